@@ -1,0 +1,100 @@
+// Typed errors. The domain knows no HTTP numbers: each surface maps these in
+// one place. Every error names the resource it is about, so that a user with
+// hundreds of volumes knows which one was refused.
+
+export interface ResourceRef {
+  readonly type: string;
+  readonly id: string;
+}
+
+export type ErrorCode =
+  | 'not_found'
+  | 'invalid_state'
+  | 'invalid_input'
+  | 'conflict'
+  | 'quota_exceeded'
+  | 'unsupported'
+  | 'backend_error'
+  | 'forbidden';
+
+export abstract class VolumedError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly resource: ResourceRef | undefined;
+
+  constructor(message: string, resource?: ResourceRef) {
+    super(message);
+    this.name = new.target.name;
+    this.resource = resource;
+  }
+}
+
+export class NotFoundError extends VolumedError {
+  readonly code = 'not_found';
+  constructor(type: string, id: string) {
+    super(`${type} ${id} not found`, { type, id });
+  }
+}
+
+/** The action is not allowed from the resource's current status. */
+export class InvalidStateError extends VolumedError {
+  readonly code = 'invalid_state';
+  readonly currentStatus: string;
+  constructor(resource: ResourceRef, action: string, currentStatus: string, detail?: string) {
+    super(
+      `cannot ${action} ${resource.type} ${resource.id}: status is ${currentStatus}` + (detail ? ` (${detail})` : ''),
+      resource,
+    );
+    this.currentStatus = currentStatus;
+  }
+}
+
+export class InvalidInputError extends VolumedError {
+  readonly code = 'invalid_input';
+  readonly field: string | undefined;
+  constructor(message: string, field?: string, resource?: ResourceRef) {
+    super(field ? `${field}: ${message}` : message, resource);
+    this.field = field;
+  }
+}
+
+/** A rule other than status forbids the change (access modes, name taken, lost update). */
+export class ConflictError extends VolumedError {
+  readonly code = 'conflict';
+}
+
+export class QuotaExceededError extends VolumedError {
+  readonly code = 'quota_exceeded';
+  constructor(namespace: string, what: string, limit: number, requested: number, inUse: number) {
+    super(
+      `quota exceeded in namespace ${namespace}: ${what} limit ${limit}, in use ${inUse}, requested ${requested}`,
+      { type: 'namespace', id: namespace },
+    );
+  }
+}
+
+export class UnsupportedError extends VolumedError {
+  readonly code = 'unsupported';
+}
+
+export class BackendError extends VolumedError {
+  readonly code = 'backend_error';
+  /** A transient error is retried with backoff by the task runner. */
+  readonly transient: boolean;
+  constructor(message: string, options: { transient?: boolean; resource?: ResourceRef; cause?: unknown } = {}) {
+    super(message, options.resource);
+    this.transient = options.transient ?? false;
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+export class ForbiddenError extends VolumedError {
+  readonly code = 'forbidden';
+}
+
+export function isVolumedError(e: unknown): e is VolumedError {
+  return e instanceof VolumedError;
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,99 @@
+// Copies that keep holes. ext4 has no reflink and fs.copyFile would allocate
+// every byte of a sparse file, so where a clone is refused we copy only the
+// chunks that hold data and leave the rest as holes.
+
+import { constants as fsConstants } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+
+const READ_CHUNK = 1024 * 1024;
+/** Granularity of hole detection: a chunk of zeros this big is not written. */
+const HOLE_CHUNK = 64 * 1024;
+const ZEROS = Buffer.alloc(HOLE_CHUNK);
+
+export type ProgressFn = (done: number, total: number) => void;
+
+function isZero(buf: Buffer, start: number, end: number): boolean {
+  return buf.compare(ZEROS, 0, end - start, start, end) === 0;
+}
+
+/** Writes the non-zero parts of `buf` at `offset`; zero parts stay holes. */
+async function writeDataOnly(fh: fs.FileHandle, buf: Buffer, length: number, offset: number): Promise<void> {
+  for (let start = 0; start < length; start += HOLE_CHUNK) {
+    const end = Math.min(start + HOLE_CHUNK, length);
+    if (!isZero(buf, start, end)) await fh.write(buf, start, end - start, offset + start);
+  }
+}
+
+/**
+ * Copies `src` to `dst` (created or replaced): a reflink clone where the
+ * filesystem allows it, else a hole-keeping copy. Returns how it copied.
+ */
+export async function copySparseFile(src: string, dst: string, progress?: ProgressFn): Promise<'reflink' | 'sparse'> {
+  try {
+    await fs.copyFile(src, dst, fsConstants.COPYFILE_FICLONE_FORCE);
+    const { size } = await fs.stat(dst);
+    progress?.(size, size);
+    return 'reflink';
+  } catch {
+    // No reflink here (ext4, tmpfs, across filesystems): copy the data extents.
+  }
+  const source = await fs.open(src, 'r');
+  try {
+    const { size } = await source.stat();
+    const target = await fs.open(dst, 'w');
+    try {
+      await target.truncate(size);
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      for (let offset = 0; offset < size; ) {
+        const { bytesRead } = await source.read(buf, 0, Math.min(READ_CHUNK, size - offset), offset);
+        if (bytesRead === 0) break;
+        await writeDataOnly(target, buf, bytesRead, offset);
+        offset += bytesRead;
+        progress?.(offset, size);
+      }
+      await target.sync();
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+  return 'sparse';
+}
+
+/**
+ * Replaces the contents of `dst` with the bytes of `source` (exactly
+ * `sizeBytes`, zero-padded if the stream is shorter), keeping zero runs as
+ * holes.
+ */
+export async function writeStreamSparse(
+  dst: string,
+  source: Readable,
+  sizeBytes: number,
+  progress?: ProgressFn,
+): Promise<number> {
+  const target = await fs.open(dst, 'w');
+  let offset = 0;
+  try {
+    await target.truncate(sizeBytes);
+    for await (const chunk of source as AsyncIterable<Buffer | string>) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      const length = Math.min(buf.length, sizeBytes - offset);
+      if (length <= 0) continue;
+      await writeDataOnly(target, buf, length, offset);
+      offset += length;
+      progress?.(offset, sizeBytes);
+    }
+    await target.sync();
+  } finally {
+    await target.close();
+  }
+  return offset;
+}
+
+/** Bytes actually allocated on disk (to check that holes survived). */
+export async function allocatedBytes(path: string): Promise<number> {
+  const st = await fs.stat(path);
+  return st.blocks * 512;
+}

@@ -1,0 +1,249 @@
+// Reads shared by the SQL stores. Each record's JSON `doc` is the whole value;
+// the columns beside it exist for filters, sorting and indexes.
+
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import type {
+  Attachment,
+  EventTopic,
+  Image,
+  Pool,
+  Quota,
+  Snapshot,
+  Task,
+  Volume,
+  VolumedEvent,
+  VolumeType,
+} from '../../domain/types.js';
+import { GiB } from '../../domain/types.js';
+import type {
+  ImageQuery,
+  ListPage,
+  SnapshotQuery,
+  StoreReader,
+  TaskQuery,
+  Usage,
+  VolumeQuery,
+} from '../store.js';
+import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
+import type { Database } from './schema.js';
+
+const SORT_COLUMNS = { createdAt: 'created_at', name: 'name', sizeBytes: 'size_bytes' } as const;
+/** The highest code point: `p` <= name < `p + MAX_CHAR` selects names starting with p, using the index. */
+const MAX_CHAR = '\u{10FFFF}';
+
+export function parseDoc<T>(row: { doc: string } | undefined): T | undefined {
+  return row ? (JSON.parse(row.doc) as T) : undefined;
+}
+
+export const ms = (iso: string): number => Date.parse(iso);
+
+export class SqlReader implements StoreReader {
+  constructor(protected readonly db: Kysely<Database>) {}
+
+  async getVolume(id: string): Promise<Volume | undefined> {
+    return parseDoc<Volume>(await this.db.selectFrom('volumes').select('doc').where('id', '=', id).executeTakeFirst());
+  }
+
+  async listVolumes(q: VolumeQuery): Promise<ListPage<Volume>> {
+    const limit = clampLimit(q.limit);
+    const sort = q.sort ?? 'createdAt';
+    const direction = q.direction ?? 'asc';
+    const column = SORT_COLUMNS[sort];
+    let query = this.db.selectFrom('volumes').select(['doc', 'id', 'created_at', 'name', 'size_bytes']);
+    if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
+    if (q.status?.length) query = query.where('status', 'in', [...q.status]);
+    if (q.poolId !== undefined) query = query.where('pool_id', '=', q.poolId);
+    if (q.typeId !== undefined) query = query.where('type_id', '=', q.typeId);
+    if (q.namePrefix) query = query.where('name', '>=', q.namePrefix).where('name', '<', q.namePrefix + MAX_CHAR);
+    if (q.createdAfter !== undefined) query = query.where('created_at', '>=', ms(q.createdAfter));
+    if (q.createdBefore !== undefined) query = query.where('created_at', '<', ms(q.createdBefore));
+    for (const [key, value] of Object.entries(q.labels ?? {})) {
+      query = query.where('id', 'in', this.db.selectFrom('volume_labels').select('volume_id').where('key', '=', key).where('value', '=', value));
+    }
+    if (q.cursor !== undefined) {
+      const pos = decodeCursor(q.cursor, sort, direction);
+      const op = direction === 'asc' ? '>' : '<';
+      query = query.where((eb) => eb(eb.refTuple(column, 'id'), op, eb.tuple(pos.value, pos.id)));
+    }
+    const rows = await query.orderBy(column, direction).orderBy('id', direction).limit(limit + 1).execute();
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const nextCursor =
+      rows.length > limit && last
+        ? encodeCursor({ sort, direction, value: sort === 'createdAt' ? Number(last.created_at) : sort === 'name' ? last.name : Number(last.size_bytes), id: last.id })
+        : null;
+    return { items: page.map((r) => JSON.parse(r.doc) as Volume), nextCursor };
+  }
+
+  async listVolumesInPool(poolId: string, afterId: string | null, limit: number): Promise<readonly Volume[]> {
+    let query = this.db.selectFrom('volumes').select('doc').where('pool_id', '=', poolId);
+    if (afterId !== null) query = query.where('id', '>', afterId);
+    const rows = await query.orderBy('id').limit(limit).execute();
+    return rows.map((r) => JSON.parse(r.doc) as Volume);
+  }
+
+  async getSnapshot(id: string): Promise<Snapshot | undefined> {
+    return parseDoc<Snapshot>(await this.db.selectFrom('snapshots').select('doc').where('id', '=', id).executeTakeFirst());
+  }
+
+  listSnapshots(q: SnapshotQuery): Promise<ListPage<Snapshot>> {
+    let query = this.db.selectFrom('snapshots').select(['doc', 'id', 'created_at']);
+    if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
+    if (q.volumeId !== undefined) query = query.where('volume_id', '=', q.volumeId);
+    if (q.status?.length) query = query.where('status', 'in', [...q.status]);
+    return pageByCreated<Snapshot, 'snapshots'>(query, q.limit, q.cursor);
+  }
+
+  async countSnapshots(volumeId: string): Promise<number> {
+    const row = await this.db.selectFrom('snapshots').select((eb) => eb.fn.countAll<number>().as('n')).where('volume_id', '=', volumeId).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  async getAttachment(id: string): Promise<Attachment | undefined> {
+    return parseDoc<Attachment>(await this.db.selectFrom('attachments').select('doc').where('id', '=', id).executeTakeFirst());
+  }
+
+  async listAttachments(volumeId: string): Promise<readonly Attachment[]> {
+    const rows = await this.db.selectFrom('attachments').select('doc').where('volume_id', '=', volumeId).orderBy('created_at').orderBy('id').execute();
+    return rows.map((r) => JSON.parse(r.doc) as Attachment);
+  }
+
+  async getTask(id: string): Promise<Task | undefined> {
+    return parseDoc<Task>(await this.db.selectFrom('tasks').select('doc').where('id', '=', id).executeTakeFirst());
+  }
+
+  listTasks(q: TaskQuery): Promise<ListPage<Task>> {
+    let query = this.db.selectFrom('tasks').select(['doc', 'id', 'created_at']);
+    if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
+    if (q.state?.length) query = query.where('state', 'in', [...q.state]);
+    if (q.resourceId !== undefined) query = query.where('resource_id', '=', q.resourceId);
+    return pageByCreated<Task, 'tasks'>(query, q.limit, q.cursor);
+  }
+
+  async listClaimableTasks(now: string, limit: number): Promise<readonly Task[]> {
+    const rows = await this.db
+      .selectFrom('tasks as t')
+      .select('t.doc')
+      .where('t.state', '=', 'queued')
+      .where('t.not_before', '<=', ms(now))
+      .where((eb) =>
+        eb.or([
+          eb('t.lock_key', 'is', null),
+          eb.not(eb.exists(eb.selectFrom('tasks as r').select('r.id').where('r.state', '=', 'running').whereRef('r.lock_key', '=', 't.lock_key'))),
+        ]),
+      )
+      .orderBy('t.create_index')
+      .orderBy('t.id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => JSON.parse(r.doc) as Task);
+  }
+
+  async listRunningTasks(): Promise<readonly Task[]> {
+    const rows = await this.db.selectFrom('tasks').select('doc').where('state', '=', 'running').orderBy('created_at').execute();
+    return rows.map((r) => JSON.parse(r.doc) as Task);
+  }
+
+  async activeTaskFor(resourceId: string): Promise<Task | undefined> {
+    return parseDoc<Task>(
+      await this.db
+        .selectFrom('tasks')
+        .select('doc')
+        .where('resource_id', '=', resourceId)
+        .where('state', 'in', ['queued', 'running'])
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst(),
+    );
+  }
+
+  async getType(idOrName: string): Promise<VolumeType | undefined> {
+    return parseDoc<VolumeType>(
+      await this.db.selectFrom('volume_types').select('doc').where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)])).executeTakeFirst(),
+    );
+  }
+
+  async listTypes(): Promise<readonly VolumeType[]> {
+    return (await this.db.selectFrom('volume_types').select('doc').orderBy('name').execute()).map((r) => JSON.parse(r.doc) as VolumeType);
+  }
+
+  async getPool(id: string): Promise<Pool | undefined> {
+    return parseDoc<Pool>(await this.db.selectFrom('pools').select('doc').where('id', '=', id).executeTakeFirst());
+  }
+
+  async listPools(): Promise<readonly Pool[]> {
+    return (await this.db.selectFrom('pools').select('doc').orderBy('id').execute()).map((r) => JSON.parse(r.doc) as Pool);
+  }
+
+  async getImage(id: string): Promise<Image | undefined> {
+    return parseDoc<Image>(await this.db.selectFrom('images').select('doc').where('id', '=', id).executeTakeFirst());
+  }
+
+  listImages(q: ImageQuery): Promise<ListPage<Image>> {
+    let query = this.db.selectFrom('images').select(['doc', 'id', 'created_at']);
+    if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
+    return pageByCreated<Image, 'images'>(query, q.limit, q.cursor);
+  }
+
+  async getQuota(namespace: string): Promise<Quota | undefined> {
+    const row = await this.db.selectFrom('quotas').selectAll().where('namespace', '=', namespace).executeTakeFirst();
+    return row ? { namespace: row.namespace, volumes: Number(row.volumes), gigabytes: Number(row.gigabytes), snapshots: Number(row.snapshots) } : undefined;
+  }
+
+  async usage(namespace: string): Promise<Usage> {
+    const v = await this.db
+      .selectFrom('volumes')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('size_bytes').as('bytes')])
+      .where('namespace', '=', namespace)
+      .executeTakeFirst();
+    const s = await this.db.selectFrom('snapshots').select((eb) => eb.fn.countAll<number>().as('n')).where('namespace', '=', namespace).executeTakeFirst();
+    return { volumes: Number(v?.n ?? 0), gigabytes: Math.ceil(Number(v?.bytes ?? 0) / GiB), snapshots: Number(s?.n ?? 0) };
+  }
+
+  async provisionedBytes(poolId: string): Promise<number> {
+    const row = await this.db.selectFrom('volumes').select((eb) => eb.fn.sum<number>('size_bytes').as('bytes')).where('pool_id', '=', poolId).executeTakeFirst();
+    return Number(row?.bytes ?? 0);
+  }
+
+  async listEvents(afterIndex: number, limit: number, topics?: readonly EventTopic[]): Promise<readonly VolumedEvent[]> {
+    let query = this.db.selectFrom('events').selectAll().where('idx', '>', afterIndex);
+    if (topics?.length) query = query.where('topic', 'in', [...topics]);
+    const rows = await query.orderBy('idx').orderBy('seq').limit(limit).execute();
+    return rows.map((r) => ({
+      index: Number(r.idx),
+      topic: r.topic as EventTopic,
+      type: r.type,
+      key: r.key,
+      namespace: r.namespace,
+      payload: JSON.parse(r.payload) as Record<string, unknown>,
+      createdAt: new Date(Number(r.created_at)).toISOString(),
+    }));
+  }
+
+  async latestIndex(): Promise<number> {
+    const row = await this.db.selectFrom('counters').select('value').where('name', '=', 'index').executeTakeFirst();
+    return Number(row?.value ?? 0);
+  }
+}
+
+type Paged = 'snapshots' | 'tasks' | 'images';
+
+/** Keyset page over (created_at, id), oldest first. */
+async function pageByCreated<T, TB extends Paged>(
+  query: SelectQueryBuilder<Database, TB, { doc: string; id: string; created_at: number }>,
+  rawLimit: number | undefined,
+  cursor: string | undefined,
+): Promise<ListPage<T>> {
+  const limit = clampLimit(rawLimit);
+  let q = query;
+  if (cursor !== undefined) {
+    const pos = decodeCursor(cursor, 'createdAt', 'asc');
+    q = q.where(sql<boolean>`(created_at, id) > (${pos.value}, ${pos.id})`);
+  }
+  const rows = await q.orderBy(sql`created_at`).orderBy(sql`id`).limit(limit + 1).execute();
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((r) => JSON.parse(r.doc) as T),
+    nextCursor: rows.length > limit && last ? encodeCursor({ sort: 'createdAt', direction: 'asc', value: Number(last.created_at), id: last.id }) : null,
+  };
+}

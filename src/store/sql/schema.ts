@@ -1,0 +1,243 @@
+// Tables and migrations shared by the SQL stores. Columns that lists filter or
+// sort on are real columns with indexes; the rest of a record is a JSON `doc`.
+// Times are epoch milliseconds so keyset pagination compares numbers.
+
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+export interface VolumesTable {
+  id: string;
+  name: string;
+  namespace: string;
+  size_bytes: number;
+  status: string;
+  pool_id: string;
+  type_id: string | null;
+  external_id: string | null;
+  migration_status: string;
+  create_index: number;
+  modify_index: number;
+  created_at: number;
+  updated_at: number;
+  doc: string;
+}
+
+export interface VolumeLabelsTable {
+  volume_id: string;
+  key: string;
+  value: string;
+}
+
+export interface SnapshotsTable {
+  id: string;
+  volume_id: string;
+  namespace: string;
+  status: string;
+  create_index: number;
+  modify_index: number;
+  created_at: number;
+  doc: string;
+}
+
+export interface AttachmentsTable {
+  id: string;
+  volume_id: string;
+  created_at: number;
+  doc: string;
+}
+
+export interface TasksTable {
+  id: string;
+  namespace: string;
+  state: string;
+  lock_key: string | null;
+  resource_id: string;
+  create_index: number;
+  not_before: number;
+  created_at: number;
+  doc: string;
+}
+
+export interface TypesTable {
+  id: string;
+  name: string;
+  doc: string;
+}
+
+export interface PoolsTable {
+  id: string;
+  doc: string;
+}
+
+export interface ImagesTable {
+  id: string;
+  namespace: string;
+  created_at: number;
+  doc: string;
+}
+
+export interface QuotasTable {
+  namespace: string;
+  volumes: number;
+  gigabytes: number;
+  snapshots: number;
+}
+
+export interface EventsTable {
+  idx: number;
+  seq: number;
+  topic: string;
+  type: string;
+  key: string;
+  namespace: string | null;
+  created_at: number;
+  payload: string;
+}
+
+export interface CountersTable {
+  name: string;
+  value: number;
+}
+
+export interface Database {
+  volumes: VolumesTable;
+  volume_labels: VolumeLabelsTable;
+  snapshots: SnapshotsTable;
+  attachments: AttachmentsTable;
+  tasks: TasksTable;
+  volume_types: TypesTable;
+  pools: PoolsTable;
+  images: ImagesTable;
+  quotas: QuotasTable;
+  events: EventsTable;
+  counters: CountersTable;
+}
+
+// Migrations are append-only: a released one is never edited.
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('volumes')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull())
+        .addColumn('namespace', 'varchar(255)', (c) => c.notNull())
+        .addColumn('size_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('status', 'varchar(32)', (c) => c.notNull())
+        .addColumn('pool_id', 'varchar(255)', (c) => c.notNull())
+        .addColumn('type_id', 'varchar(64)')
+        .addColumn('external_id', 'varchar(1024)')
+        .addColumn('migration_status', 'varchar(32)', (c) => c.notNull())
+        .addColumn('create_index', 'bigint', (c) => c.notNull())
+        .addColumn('modify_index', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .execute();
+      // One index per sort order, with and without the namespace filter.
+      for (const [name, cols] of [
+        ['volumes_created', ['created_at', 'id']],
+        ['volumes_name', ['name', 'id']],
+        ['volumes_size', ['size_bytes', 'id']],
+        ['volumes_ns_created', ['namespace', 'created_at', 'id']],
+        ['volumes_ns_name', ['namespace', 'name', 'id']],
+        ['volumes_ns_size', ['namespace', 'size_bytes', 'id']],
+        ['volumes_status_created', ['status', 'created_at', 'id']],
+        ['volumes_pool', ['pool_id', 'id']],
+        ['volumes_type', ['type_id', 'created_at', 'id']],
+      ] as const) {
+        await db.schema.createIndex(name).on('volumes').columns([...cols]).execute();
+      }
+      await db.schema
+        .createTable('volume_labels')
+        .addColumn('volume_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('key', 'varchar(255)', (c) => c.notNull())
+        .addColumn('value', 'varchar(1024)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('volume_labels_pk', ['volume_id', 'key'])
+        .execute();
+      await db.schema.createIndex('volume_labels_kv').on('volume_labels').columns(['key', 'value', 'volume_id']).execute();
+
+      await db.schema
+        .createTable('snapshots')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('volume_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('namespace', 'varchar(255)', (c) => c.notNull())
+        .addColumn('status', 'varchar(32)', (c) => c.notNull())
+        .addColumn('create_index', 'bigint', (c) => c.notNull())
+        .addColumn('modify_index', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('snapshots_volume').on('snapshots').columns(['volume_id', 'created_at', 'id']).execute();
+      await db.schema.createIndex('snapshots_ns').on('snapshots').columns(['namespace', 'created_at', 'id']).execute();
+      await db.schema.createIndex('snapshots_created').on('snapshots').columns(['created_at', 'id']).execute();
+
+      await db.schema
+        .createTable('attachments')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('volume_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('attachments_volume').on('attachments').columns(['volume_id', 'created_at']).execute();
+
+      await db.schema
+        .createTable('tasks')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('namespace', 'varchar(255)', (c) => c.notNull())
+        .addColumn('state', 'varchar(16)', (c) => c.notNull())
+        .addColumn('lock_key', 'varchar(64)')
+        .addColumn('resource_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('create_index', 'bigint', (c) => c.notNull())
+        .addColumn('not_before', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('tasks_state').on('tasks').columns(['state', 'create_index']).execute();
+      await db.schema.createIndex('tasks_lock').on('tasks').columns(['lock_key', 'state']).execute();
+      await db.schema.createIndex('tasks_resource').on('tasks').columns(['resource_id', 'created_at']).execute();
+      await db.schema.createIndex('tasks_created').on('tasks').columns(['created_at', 'id']).execute();
+      await db.schema.createIndex('tasks_ns_created').on('tasks').columns(['namespace', 'created_at', 'id']).execute();
+
+      await db.schema
+        .createTable('volume_types')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('pools').addColumn('id', 'varchar(255)', (c) => c.primaryKey()).addColumn('doc', 'text', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('images')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('namespace', 'varchar(255)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('images_created').on('images').columns(['created_at', 'id']).execute();
+      await db.schema
+        .createTable('quotas')
+        .addColumn('namespace', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('volumes', 'bigint', (c) => c.notNull())
+        .addColumn('gigabytes', 'bigint', (c) => c.notNull())
+        .addColumn('snapshots', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('events')
+        .addColumn('idx', 'bigint', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('topic', 'varchar(32)', (c) => c.notNull())
+        .addColumn('type', 'varchar(64)', (c) => c.notNull())
+        .addColumn('key', 'varchar(255)', (c) => c.notNull())
+        .addColumn('namespace', 'varchar(255)')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('events_pk', ['idx', 'seq'])
+        .execute();
+      await db.schema.createTable('counters').addColumn('name', 'varchar(64)', (c) => c.primaryKey()).addColumn('value', 'bigint', (c) => c.notNull()).execute();
+      await sql`insert into counters (name, value) values ('index', 0)`.execute(db);
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(migrations),
+};

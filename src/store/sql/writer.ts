@@ -1,0 +1,315 @@
+// Writes inside one transaction. Each change stamps the transaction's index
+// and appends an event; updates are optimistic compare-and-set on the
+// modify index read in the same transaction, so a racing writer loses cleanly.
+
+import type { Kysely } from 'kysely';
+import { ConflictError, InvalidStateError, NotFoundError } from '../../domain/errors.js';
+import type {
+  Attachment,
+  EventTopic,
+  Image,
+  Pool,
+  Quota,
+  Snapshot,
+  Task,
+  TaskState,
+  Volume,
+  VolumeType,
+} from '../../domain/types.js';
+import type {
+  AttachmentPatch,
+  ImagePatch,
+  NewAttachment,
+  NewImage,
+  NewSnapshot,
+  NewTask,
+  NewVolume,
+  NewVolumeType,
+  SnapshotExpectation,
+  SnapshotPatch,
+  StoreTx,
+  TaskPatch,
+  TypePatch,
+  VolumeExpectation,
+  VolumePatch,
+} from '../store.js';
+import { ms, SqlReader } from './reader.js';
+import type { Database } from './schema.js';
+
+export class SqlTx extends SqlReader implements StoreTx {
+  private seq = 0;
+  private readonly nowIso: string;
+
+  constructor(
+    db: Kysely<Database>,
+    readonly index: number,
+    now: Date,
+  ) {
+    super(db);
+    this.nowIso = now.toISOString();
+  }
+
+  async emit(topic: EventTopic, type: string, key: string, namespace: string | null, payload: Readonly<Record<string, unknown>>): Promise<void> {
+    await this.db
+      .insertInto('events')
+      .values({ idx: this.index, seq: this.seq++, topic, type, key, namespace, created_at: ms(this.nowIso), payload: JSON.stringify(payload) })
+      .execute();
+  }
+
+  // ---- volumes ----
+
+  private volumeColumns(v: Volume): Database['volumes'] {
+    return {
+      id: v.id,
+      name: v.name,
+      namespace: v.namespace,
+      size_bytes: v.sizeBytes,
+      status: v.status,
+      pool_id: v.poolId,
+      type_id: v.typeId,
+      external_id: v.externalId,
+      migration_status: v.migrationStatus,
+      create_index: v.createIndex,
+      modify_index: v.modifyIndex,
+      created_at: ms(v.createdAt),
+      updated_at: ms(v.updatedAt),
+      doc: JSON.stringify(v),
+    };
+  }
+
+  private async writeLabels(v: Volume): Promise<void> {
+    await this.db.deleteFrom('volume_labels').where('volume_id', '=', v.id).execute();
+    const rows = Object.entries(v.labels).map(([key, value]) => ({ volume_id: v.id, key, value }));
+    if (rows.length) await this.db.insertInto('volume_labels').values(rows).execute();
+  }
+
+  async insertVolume(input: NewVolume): Promise<Volume> {
+    const v: Volume = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
+    await this.db.insertInto('volumes').values(this.volumeColumns(v)).execute();
+    await this.writeLabels(v);
+    await this.emit('volume', 'created', v.id, v.namespace, v as unknown as Record<string, unknown>);
+    return v;
+  }
+
+  async updateVolume(id: string, patch: VolumePatch, expect: VolumeExpectation = {}): Promise<Volume> {
+    const current = await this.getVolume(id);
+    if (!current) throw new NotFoundError('volume', id);
+    const ref = { type: 'volume', id };
+    if (expect.status && !expect.status.includes(current.status)) {
+      throw new InvalidStateError(ref, 'update', current.status, `expected ${expect.status.join(' or ')}`);
+    }
+    if (expect.migrationStatus && !expect.migrationStatus.includes(current.migrationStatus)) {
+      throw new InvalidStateError(ref, 'update', current.status, `migration status is ${current.migrationStatus}`);
+    }
+    if (expect.modifyIndex !== undefined && expect.modifyIndex !== current.modifyIndex) {
+      throw new ConflictError(`volume ${id} changed (modify index ${current.modifyIndex}, expected ${expect.modifyIndex})`, ref);
+    }
+    const next: Volume = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
+    const res = await this.db
+      .updateTable('volumes')
+      .set(this.volumeColumns(next))
+      .where('id', '=', id)
+      .where('modify_index', '=', current.modifyIndex)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`volume ${id} was changed by another request; try again`, ref);
+    if (patch.labels) await this.writeLabels(next);
+    await this.emit('volume', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
+    return next;
+  }
+
+  async deleteVolume(id: string): Promise<void> {
+    const current = await this.getVolume(id);
+    if (!current) throw new NotFoundError('volume', id);
+    await this.db.deleteFrom('volume_labels').where('volume_id', '=', id).execute();
+    await this.db.deleteFrom('volumes').where('id', '=', id).execute();
+    await this.emit('volume', 'deleted', id, current.namespace, { id });
+  }
+
+  // ---- snapshots ----
+
+  private snapshotColumns(s: Snapshot): Database['snapshots'] {
+    return {
+      id: s.id,
+      volume_id: s.volumeId,
+      namespace: s.namespace,
+      status: s.status,
+      create_index: s.createIndex,
+      modify_index: s.modifyIndex,
+      created_at: ms(s.createdAt),
+      doc: JSON.stringify(s),
+    };
+  }
+
+  async insertSnapshot(input: NewSnapshot): Promise<Snapshot> {
+    const s: Snapshot = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
+    await this.db.insertInto('snapshots').values(this.snapshotColumns(s)).execute();
+    await this.emit('snapshot', 'created', s.id, s.namespace, s as unknown as Record<string, unknown>);
+    return s;
+  }
+
+  async updateSnapshot(id: string, patch: SnapshotPatch, expect: SnapshotExpectation = {}): Promise<Snapshot> {
+    const current = await this.getSnapshot(id);
+    if (!current) throw new NotFoundError('snapshot', id);
+    const ref = { type: 'snapshot', id };
+    if (expect.status && !expect.status.includes(current.status)) {
+      throw new InvalidStateError(ref, 'update', current.status, `expected ${expect.status.join(' or ')}`);
+    }
+    if (expect.modifyIndex !== undefined && expect.modifyIndex !== current.modifyIndex) {
+      throw new ConflictError(`snapshot ${id} changed (modify index ${current.modifyIndex}, expected ${expect.modifyIndex})`, ref);
+    }
+    const next: Snapshot = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
+    const res = await this.db
+      .updateTable('snapshots')
+      .set(this.snapshotColumns(next))
+      .where('id', '=', id)
+      .where('modify_index', '=', current.modifyIndex)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`snapshot ${id} was changed by another request; try again`, ref);
+    await this.emit('snapshot', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
+    return next;
+  }
+
+  async deleteSnapshot(id: string): Promise<void> {
+    const current = await this.getSnapshot(id);
+    if (!current) throw new NotFoundError('snapshot', id);
+    await this.db.deleteFrom('snapshots').where('id', '=', id).execute();
+    await this.emit('snapshot', 'deleted', id, current.namespace, { id, volumeId: current.volumeId });
+  }
+
+  // ---- attachments ----
+
+  async insertAttachment(input: NewAttachment): Promise<Attachment> {
+    const a: Attachment = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
+    await this.db.insertInto('attachments').values({ id: a.id, volume_id: a.volumeId, created_at: ms(a.createdAt), doc: JSON.stringify(a) }).execute();
+    await this.emit('attachment', 'created', a.id, a.namespace, a as unknown as Record<string, unknown>);
+    return a;
+  }
+
+  async updateAttachment(id: string, patch: AttachmentPatch): Promise<Attachment> {
+    const current = await this.getAttachment(id);
+    if (!current) throw new NotFoundError('attachment', id);
+    const next: Attachment = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
+    await this.db.updateTable('attachments').set({ doc: JSON.stringify(next) }).where('id', '=', id).execute();
+    await this.emit('attachment', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
+    return next;
+  }
+
+  async deleteAttachment(id: string): Promise<void> {
+    const current = await this.getAttachment(id);
+    if (!current) throw new NotFoundError('attachment', id);
+    await this.db.deleteFrom('attachments').where('id', '=', id).execute();
+    await this.emit('attachment', 'deleted', id, current.namespace, { id, volumeId: current.volumeId });
+  }
+
+  // ---- tasks ----
+
+  private taskColumns(t: Task, createIndex: number): Database['tasks'] {
+    return {
+      id: t.id,
+      namespace: t.namespace,
+      state: t.state,
+      lock_key: t.lockKey,
+      resource_id: t.resourceId,
+      create_index: createIndex,
+      not_before: ms(t.notBefore),
+      created_at: ms(t.createdAt),
+      doc: JSON.stringify(t),
+    };
+  }
+
+  async insertTask(input: NewTask): Promise<Task> {
+    const t: Task = { ...input, createdAt: this.nowIso, updatedAt: this.nowIso };
+    await this.db.insertInto('tasks').values(this.taskColumns(t, this.index)).execute();
+    await this.emit('task', 'created', t.id, t.namespace, t as unknown as Record<string, unknown>);
+    return t;
+  }
+
+  async updateTask(id: string, patch: TaskPatch, expectState?: readonly TaskState[], quiet = false): Promise<Task> {
+    const current = await this.getTask(id);
+    if (!current) throw new NotFoundError('task', id);
+    if (expectState && !expectState.includes(current.state)) {
+      throw new InvalidStateError({ type: 'task', id }, 'update', current.state, `expected ${expectState.join(' or ')}`);
+    }
+    const next: Task = { ...current, ...patch, updatedAt: this.nowIso };
+    const { create_index: _keep, ...columns } = this.taskColumns(next, 0);
+    const res = await this.db.updateTable('tasks').set(columns).where('id', '=', id).where('state', '=', current.state).executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`task ${id} was changed by another runner`, { type: 'task', id });
+    // Progress ticks are not worth an event each; state changes always are.
+    if (!quiet || patch.state !== undefined) await this.emit('task', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
+    return next;
+  }
+
+  // ---- types, pools, images, quotas ----
+
+  async insertType(input: NewVolumeType): Promise<VolumeType> {
+    if (await this.getType(input.name)) throw new ConflictError(`volume type ${input.name} already exists`, { type: 'type', id: input.name });
+    const t: VolumeType = { ...input, createdAt: this.nowIso };
+    await this.db.insertInto('volume_types').values({ id: t.id, name: t.name, doc: JSON.stringify(t) }).execute();
+    await this.emit('type', 'created', t.id, null, t as unknown as Record<string, unknown>);
+    return t;
+  }
+
+  async updateType(id: string, patch: TypePatch): Promise<VolumeType> {
+    const current = await this.getType(id);
+    if (!current) throw new NotFoundError('type', id);
+    if (patch.name !== undefined && patch.name !== current.name && (await this.getType(patch.name))) {
+      throw new ConflictError(`volume type ${patch.name} already exists`, { type: 'type', id: patch.name });
+    }
+    const next: VolumeType = { ...current, ...patch };
+    await this.db.updateTable('volume_types').set({ name: next.name, doc: JSON.stringify(next) }).where('id', '=', current.id).execute();
+    await this.emit('type', 'updated', current.id, null, next as unknown as Record<string, unknown>);
+    return next;
+  }
+
+  async deleteType(id: string): Promise<void> {
+    const current = await this.getType(id);
+    if (!current) throw new NotFoundError('type', id);
+    await this.db.deleteFrom('volume_types').where('id', '=', current.id).execute();
+    await this.emit('type', 'deleted', current.id, null, { id: current.id });
+  }
+
+  async upsertPool(pool: Pool): Promise<Pool> {
+    const doc = JSON.stringify(pool);
+    await this.db
+      .insertInto('pools')
+      .values({ id: pool.id, doc })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ doc }))
+      .execute();
+    await this.emit('pool', 'updated', pool.id, null, pool as unknown as Record<string, unknown>);
+    return pool;
+  }
+
+  async insertImage(input: NewImage): Promise<Image> {
+    const i: Image = { ...input, createdAt: this.nowIso, updatedAt: this.nowIso };
+    await this.db.insertInto('images').values({ id: i.id, namespace: i.namespace, created_at: ms(i.createdAt), doc: JSON.stringify(i) }).execute();
+    await this.emit('image', 'created', i.id, i.namespace, i as unknown as Record<string, unknown>);
+    return i;
+  }
+
+  async updateImage(id: string, patch: ImagePatch): Promise<Image> {
+    const current = await this.getImage(id);
+    if (!current) throw new NotFoundError('image', id);
+    const next: Image = { ...current, ...patch, updatedAt: this.nowIso };
+    await this.db.updateTable('images').set({ doc: JSON.stringify(next) }).where('id', '=', id).execute();
+    await this.emit('image', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
+    return next;
+  }
+
+  async deleteImage(id: string): Promise<void> {
+    const current = await this.getImage(id);
+    if (!current) throw new NotFoundError('image', id);
+    await this.db.deleteFrom('images').where('id', '=', id).execute();
+    await this.emit('image', 'deleted', id, current.namespace, { id });
+  }
+
+  async setQuota(quota: Quota): Promise<Quota> {
+    const values = { volumes: quota.volumes, gigabytes: quota.gigabytes, snapshots: quota.snapshots };
+    await this.db
+      .insertInto('quotas')
+      .values({ namespace: quota.namespace, ...values })
+      .onConflict((oc) => oc.column('namespace').doUpdateSet(values))
+      .execute();
+    await this.emit('quota', 'updated', quota.namespace, quota.namespace, quota as unknown as Record<string, unknown>);
+    return quota;
+  }
+}

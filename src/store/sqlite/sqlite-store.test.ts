@@ -1,0 +1,51 @@
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeStore, newVolume } from '../store.conformance.js';
+import { SqliteStore } from './sqlite-store.js';
+
+describeStore('sqlite', () => SqliteStore.open(':memory:'));
+
+describe('SqliteStore indexes', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'volumed-sqlite-'));
+  });
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers every list sort and filter from an index, never a full scan or sort', async () => {
+    const file = path.join(dir, 'plan.db');
+    let last: { sql: string; params: readonly unknown[] } = { sql: '', params: [] };
+    const store = await SqliteStore.open(file, { onQuery: (sql, params) => (last = { sql, params }) });
+    const raw = new Sqlite(file, { readonly: true });
+    try {
+      await store.transact(async (tx) => {
+        for (let i = 0; i < 20; i++) await tx.insertVolume(newVolume({ name: `v${String(i)}`, labels: { app: 'x' } }));
+      });
+      const queries = [
+        {},
+        { sort: 'name' as const },
+        { sort: 'sizeBytes' as const, direction: 'desc' as const },
+        { namespace: 'default' },
+        { namespace: 'default', sort: 'name' as const },
+        { status: ['available' as const] },
+        { namePrefix: 'v1', sort: 'name' as const },
+      ];
+      for (const q of queries) {
+        const first = await store.listVolumes({ ...q, limit: 5 });
+        await store.listVolumes({ ...q, limit: 5, ...(first.nextCursor ? { cursor: first.nextCursor } : {}) });
+        const plan = raw.prepare(`EXPLAIN QUERY PLAN ${last.sql}`).all(...(last.params as unknown[])) as { detail: string }[];
+        const details = plan.map((p) => p.detail).join('\n');
+        expect(details, JSON.stringify(q)).not.toMatch(/SCAN volumes(?! USING)/);
+        expect(details, JSON.stringify(q)).not.toMatch(/TEMP B-TREE/);
+      }
+    } finally {
+      raw.close();
+      await store.close();
+    }
+  });
+});

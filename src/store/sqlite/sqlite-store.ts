@@ -1,0 +1,39 @@
+// The embedded default: one SQLite file in WAL mode, owned by one process.
+
+import Sqlite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type LogEvent } from 'kysely';
+import { migrationProvider, type Database } from '../sql/schema.js';
+import { SqlStore } from '../sql/sql-store.js';
+
+export interface SqliteStoreOptions {
+  /** Sees every statement run (tests read query plans with it). */
+  readonly onQuery?: (sql: string, parameters: readonly unknown[]) => void;
+}
+
+export class SqliteStore extends SqlStore {
+  readonly exclusive = true;
+
+  private constructor(db: Kysely<Database>) {
+    super(db);
+  }
+
+  /** Opens (creating if needed) the database at `file` (':memory:' for tests) and migrates it. */
+  static async open(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    const database = new Sqlite(file);
+    database.pragma('journal_mode = WAL');
+    // WAL + NORMAL survives a killed process; only a power cut may lose the last commits.
+    database.pragma('synchronous = NORMAL');
+    database.pragma('busy_timeout = 5000');
+    const onQuery = options.onQuery;
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database }),
+      ...(onQuery ? { log: (e: LogEvent) => onQuery(e.query.sql, e.query.parameters) } : {}),
+    });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+    if (error) {
+      await db.destroy();
+      throw error instanceof Error ? error : new Error(String(error));
+    }
+    return new SqliteStore(db);
+  }
+}

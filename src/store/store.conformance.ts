@@ -1,0 +1,225 @@
+// The one test suite every Store implementation must pass (SQLite now,
+// PostgreSQL later): call `describeStore(name, open)` from the
+// implementation's test file.
+
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConflictError, InvalidInputError, InvalidStateError } from '../domain/errors.js';
+import type { Volume } from '../domain/types.js';
+import type { NewVolume, Store } from './store.js';
+
+export function newVolume(overrides: Partial<NewVolume> = {}): NewVolume {
+  return {
+    id: randomUUID(),
+    name: 'vol',
+    namespace: 'default',
+    description: '',
+    sizeBytes: 1024 * 1024,
+    status: 'available',
+    attachStatus: 'detached',
+    migrationStatus: 'none',
+    previousStatus: null,
+    poolId: 'local',
+    typeId: null,
+    externalId: null,
+    kind: 'block',
+    accessModes: [],
+    mountOptions: [],
+    bootable: false,
+    readonly: false,
+    multiattach: false,
+    labels: {},
+    imageMetadata: {},
+    adminMetadata: {},
+    clusters: [],
+    aclRules: [],
+    source: null,
+    topology: {},
+    lastError: null,
+    ...overrides,
+  };
+}
+
+export function describeStore(name: string, open: () => Promise<Store>): void {
+  describe(`Store conformance: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('stamps every write with a new index and an event', async () => {
+      const before = await store.latestIndex();
+      const v = await store.transact((tx) => tx.insertVolume(newVolume({ name: 'a' })));
+      expect(v.createIndex).toBe(before + 1);
+      expect(v.modifyIndex).toBe(before + 1);
+      const updated = await store.transact((tx) => tx.updateVolume(v.id, { description: 'x' }));
+      expect(updated.modifyIndex).toBe(before + 2);
+      expect(updated.createIndex).toBe(before + 1);
+      const events = await store.listEvents(before, 10);
+      expect(events.map((e) => [e.index, e.topic, e.type])).toEqual([
+        [before + 1, 'volume', 'created'],
+        [before + 2, 'volume', 'updated'],
+      ]);
+    });
+
+    it('rolls back every change of a failed transaction', async () => {
+      const before = await store.latestIndex();
+      const id = randomUUID();
+      await expect(
+        store.transact(async (tx) => {
+          await tx.insertVolume(newVolume({ id }));
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.getVolume(id)).toBeUndefined();
+      expect(await store.latestIndex()).toBe(before);
+      expect(await store.listEvents(before, 10)).toEqual([]);
+    });
+
+    it('compare-and-set on status: of two racing transitions exactly one wins', async () => {
+      const v = await store.transact((tx) => tx.insertVolume(newVolume()));
+      const attempt = (): Promise<Volume> => store.transact((tx) => tx.updateVolume(v.id, { status: 'attaching' }, { status: ['available'] }));
+      const results = await Promise.allSettled([attempt(), attempt()]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const failed = results.find((r) => r.status === 'rejected');
+      expect(failed?.status === 'rejected' && failed.reason).toBeInstanceOf(InvalidStateError);
+      expect(String(failed?.status === 'rejected' && (failed.reason as Error).message)).toContain(v.id);
+    });
+
+    it('compare-and-set on modifyIndex refuses a stale write', async () => {
+      const v = await store.transact((tx) => tx.insertVolume(newVolume()));
+      await store.transact((tx) => tx.updateVolume(v.id, { description: 'first' }, { modifyIndex: v.modifyIndex }));
+      await expect(store.transact((tx) => tx.updateVolume(v.id, { description: 'second' }, { modifyIndex: v.modifyIndex }))).rejects.toBeInstanceOf(ConflictError);
+      expect((await store.getVolume(v.id))?.description).toBe('first');
+    });
+
+    it('pages through volumes with no duplicates or gaps, for every sort', async () => {
+      const ids: string[] = [];
+      await store.transact(async (tx) => {
+        for (let i = 0; i < 57; i++) {
+          const v = await tx.insertVolume(newVolume({ name: `v${String(i % 10)}`, sizeBytes: (i % 7) * 1024, namespace: i % 2 ? 'a' : 'b' }));
+          ids.push(v.id);
+        }
+      });
+      for (const sort of ['createdAt', 'name', 'sizeBytes'] as const) {
+        for (const direction of ['asc', 'desc'] as const) {
+          const seen: Volume[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await store.listVolumes({ sort, direction, limit: 8, ...(cursor ? { cursor } : {}) });
+            seen.push(...page.items);
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor);
+          expect(new Set(seen.map((v) => v.id)).size).toBe(57);
+          const keys = seen.map((v) => (sort === 'name' ? v.name : sort === 'sizeBytes' ? v.sizeBytes : v.createdAt));
+          const sorted = [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+          expect(keys).toEqual(direction === 'asc' ? sorted : sorted.reverse());
+        }
+      }
+    });
+
+    it('filters by namespace, status, pool, name prefix, labels and creation time', async () => {
+      await store.transact(async (tx) => {
+        await tx.insertVolume(newVolume({ name: 'web-1', namespace: 'prod', labels: { app: 'web', tier: 'front' } }));
+        await tx.insertVolume(newVolume({ name: 'web-2', namespace: 'prod', labels: { app: 'web' }, status: 'error' }));
+        await tx.insertVolume(newVolume({ name: 'db-1', namespace: 'prod', labels: { app: 'db' }, poolId: 'fast' }));
+        await tx.insertVolume(newVolume({ name: 'web-3', namespace: 'dev', labels: { app: 'web' } }));
+      });
+      const names = async (q: Parameters<Store['listVolumes']>[0]): Promise<string[]> =>
+        (await store.listVolumes({ ...q, sort: 'name' })).items.map((v) => v.name);
+      expect(await names({ namespace: 'prod' })).toEqual(['db-1', 'web-1', 'web-2']);
+      expect(await names({ status: ['error'] })).toEqual(['web-2']);
+      expect(await names({ poolId: 'fast' })).toEqual(['db-1']);
+      expect(await names({ namePrefix: 'web-' })).toEqual(['web-1', 'web-2', 'web-3']);
+      expect(await names({ labels: { app: 'web', tier: 'front' } })).toEqual(['web-1']);
+      expect(await names({ labels: { app: 'web' }, namespace: 'prod' })).toEqual(['web-1', 'web-2']);
+      expect(await names({ createdAfter: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
+      expect(await names({ createdBefore: new Date(Date.now() + 60_000).toISOString() })).toHaveLength(4);
+    });
+
+    it('keeps the label index in step with label changes', async () => {
+      const v = await store.transact((tx) => tx.insertVolume(newVolume({ labels: { app: 'old' } })));
+      await store.transact((tx) => tx.updateVolume(v.id, { labels: { app: 'new' } }));
+      expect((await store.listVolumes({ labels: { app: 'old' } })).items).toHaveLength(0);
+      expect((await store.listVolumes({ labels: { app: 'new' } })).items).toHaveLength(1);
+    });
+
+    it('refuses a malformed cursor or one made for another sort, naming the field', async () => {
+      await expect(store.listVolumes({ cursor: 'not-a-cursor' })).rejects.toThrow(/cursor/);
+      await store.transact(async (tx) => {
+        for (let i = 0; i < 3; i++) await tx.insertVolume(newVolume());
+      });
+      const page = await store.listVolumes({ limit: 1 });
+      expect(page.nextCursor).not.toBeNull();
+      await expect(store.listVolumes({ sort: 'name', cursor: page.nextCursor ?? '' })).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(store.listVolumes({ limit: 0 })).rejects.toThrow(/limit/);
+    });
+
+    it('claims queued tasks oldest first, one per lock key', async () => {
+      const now = new Date().toISOString();
+      const task = (lockKey: string | null, id = randomUUID()) => ({
+        id,
+        operation: 'test',
+        namespace: 'default',
+        state: 'queued' as const,
+        progress: 0,
+        lockKey,
+        resourceType: 'volume' as const,
+        resourceId: lockKey ?? id,
+        params: {},
+        checkpoint: {},
+        items: [],
+        attempts: 0,
+        error: null,
+        notBefore: now,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        startedAt: null,
+        finishedAt: null,
+      });
+      const a1 = await store.transact((tx) => tx.insertTask(task('A')));
+      const a2 = await store.transact((tx) => tx.insertTask(task('A')));
+      const b1 = await store.transact((tx) => tx.insertTask(task('B')));
+      let claimable = await store.listClaimableTasks(new Date(Date.now() + 1000).toISOString(), 10);
+      expect(claimable.map((t) => t.id)).toEqual([a1.id, a2.id, b1.id]);
+      await store.transact((tx) => tx.updateTask(a1.id, { state: 'running' }, ['queued']));
+      claimable = await store.listClaimableTasks(new Date(Date.now() + 1000).toISOString(), 10);
+      expect(claimable.map((t) => t.id)).toEqual([b1.id]);
+      await expect(store.transact((tx) => tx.updateTask(a1.id, { state: 'running' }, ['queued']))).rejects.toBeInstanceOf(InvalidStateError);
+      expect((await store.activeTaskFor('A'))?.id).toBe(a2.id);
+    });
+
+    it('counts usage per namespace and provisioned bytes per pool', async () => {
+      await store.transact(async (tx) => {
+        const v = await tx.insertVolume(newVolume({ namespace: 'q', sizeBytes: 3 * 1024 ** 3, poolId: 'p1' }));
+        await tx.insertVolume(newVolume({ namespace: 'q', sizeBytes: 1, poolId: 'p1' }));
+        await tx.insertSnapshot({
+          id: randomUUID(), volumeId: v.id, namespace: 'q', name: 's', description: '', sizeBytes: 1, status: 'available',
+          externalId: null, readyToUse: true, labels: {}, lastError: null,
+        });
+        await tx.setQuota({ namespace: 'q', volumes: 5, gigabytes: 10, snapshots: 1 });
+      });
+      expect(await store.usage('q')).toEqual({ volumes: 2, gigabytes: 4, snapshots: 1 });
+      expect(await store.provisionedBytes('p1')).toBe(3 * 1024 ** 3 + 1);
+      expect(await store.getQuota('q')).toEqual({ namespace: 'q', volumes: 5, gigabytes: 10, snapshots: 1 });
+    });
+
+    it('wakes a blocking wait when an index passes', async () => {
+      const start = await store.latestIndex();
+      const waiting = store.waitForIndex(start, 5000);
+      await store.transact((tx) => tx.insertVolume(newVolume()));
+      expect(await waiting).toBe(start + 1);
+      expect(await store.waitForIndex(start + 1, 50)).toBe(start + 1);
+    });
+
+    it('keeps types unique by name and finds them by id or name', async () => {
+      const t = await store.transact((tx) => tx.insertType({ id: randomUUID(), name: 'gold', description: '', isPublic: true, extraSpecs: { pool: 'fast' } }));
+      expect((await store.getType('gold'))?.id).toBe(t.id);
+      expect((await store.getType(t.id))?.name).toBe('gold');
+      await expect(store.transact((tx) => tx.insertType({ id: randomUUID(), name: 'gold', description: '', isPublic: true, extraSpecs: {} }))).rejects.toBeInstanceOf(ConflictError);
+    });
+  });
+}

@@ -1,0 +1,168 @@
+// The Store interface (DESIGN.md §4): durable state behind one interface with
+// an SQLite and (later) a PostgreSQL implementation, both held to
+// store.conformance.ts. Every write happens inside `transact`, gets the
+// transaction's index, and appends events with it.
+
+import type {
+  Attachment,
+  EventTopic,
+  Image,
+  Pool,
+  Quota,
+  Snapshot,
+  SnapshotStatus,
+  Task,
+  TaskState,
+  Volume,
+  VolumedEvent,
+  VolumeStatus,
+  VolumeType,
+} from '../domain/types.js';
+
+type Stamped = 'createIndex' | 'modifyIndex' | 'createdAt' | 'updatedAt';
+export type NewVolume = Omit<Volume, Stamped>;
+export type NewSnapshot = Omit<Snapshot, Stamped>;
+export type NewAttachment = Omit<Attachment, Stamped>;
+export type NewTask = Omit<Task, 'createdAt' | 'updatedAt'>;
+export type NewVolumeType = Omit<VolumeType, 'createdAt'>;
+export type NewImage = Omit<Image, 'createdAt' | 'updatedAt'>;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+export type VolumePatch = Partial<Mutable<Omit<Volume, 'id' | 'namespace' | Stamped>>>;
+export type SnapshotPatch = Partial<Mutable<Omit<Snapshot, 'id' | 'volumeId' | 'namespace' | Stamped>>>;
+export type AttachmentPatch = Partial<Mutable<Pick<Attachment, 'status' | 'connectionInfo' | 'mountpoint'>>>;
+export type TaskPatch = Partial<Mutable<Omit<Task, 'id' | 'createdAt' | 'updatedAt'>>>;
+export type ImagePatch = Partial<Mutable<Pick<Image, 'status' | 'sizeBytes' | 'checksum' | 'name'>>>;
+export type TypePatch = Partial<Mutable<Pick<VolumeType, 'name' | 'description' | 'isPublic' | 'extraSpecs'>>>;
+
+/** Compare-and-set: the update applies only if the record still matches. */
+export interface VolumeExpectation {
+  readonly status?: readonly VolumeStatus[];
+  readonly modifyIndex?: number;
+  readonly migrationStatus?: readonly Volume['migrationStatus'][];
+}
+
+export interface SnapshotExpectation {
+  readonly status?: readonly SnapshotStatus[];
+  readonly modifyIndex?: number;
+}
+
+export type SortDirection = 'asc' | 'desc';
+
+export interface VolumeQuery {
+  readonly namespace?: string;
+  readonly status?: readonly VolumeStatus[];
+  readonly poolId?: string;
+  readonly typeId?: string;
+  readonly namePrefix?: string;
+  /** Every pair must match. */
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly createdAfter?: string;
+  readonly createdBefore?: string;
+  readonly sort?: 'createdAt' | 'name' | 'sizeBytes';
+  readonly direction?: SortDirection;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface SnapshotQuery {
+  readonly namespace?: string;
+  readonly volumeId?: string;
+  readonly status?: readonly SnapshotStatus[];
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface TaskQuery {
+  readonly namespace?: string;
+  readonly state?: readonly TaskState[];
+  readonly resourceId?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface ImageQuery {
+  readonly namespace?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export interface ListPage<T> {
+  readonly items: readonly T[];
+  /** Opaque; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export interface Usage {
+  readonly volumes: number;
+  readonly gigabytes: number;
+  readonly snapshots: number;
+}
+
+export interface StoreReader {
+  getVolume(id: string): Promise<Volume | undefined>;
+  listVolumes(query: VolumeQuery): Promise<ListPage<Volume>>;
+  /** Every volume in a pool (externalIds for orphan reports), a page at a time. */
+  listVolumesInPool(poolId: string, afterId: string | null, limit: number): Promise<readonly Volume[]>;
+  getSnapshot(id: string): Promise<Snapshot | undefined>;
+  listSnapshots(query: SnapshotQuery): Promise<ListPage<Snapshot>>;
+  countSnapshots(volumeId: string): Promise<number>;
+  getAttachment(id: string): Promise<Attachment | undefined>;
+  listAttachments(volumeId: string): Promise<readonly Attachment[]>;
+  getTask(id: string): Promise<Task | undefined>;
+  listTasks(query: TaskQuery): Promise<ListPage<Task>>;
+  /** Queued tasks due now whose lock key no running task holds, oldest first. */
+  listClaimableTasks(now: string, limit: number): Promise<readonly Task[]>;
+  listRunningTasks(): Promise<readonly Task[]>;
+  /** The newest task on a resource that has not ended. */
+  activeTaskFor(resourceId: string): Promise<Task | undefined>;
+  getType(idOrName: string): Promise<VolumeType | undefined>;
+  listTypes(): Promise<readonly VolumeType[]>;
+  getPool(id: string): Promise<Pool | undefined>;
+  listPools(): Promise<readonly Pool[]>;
+  getImage(id: string): Promise<Image | undefined>;
+  listImages(query: ImageQuery): Promise<ListPage<Image>>;
+  getQuota(namespace: string): Promise<Quota | undefined>;
+  usage(namespace: string): Promise<Usage>;
+  /** Sum of provisioned bytes in a pool. */
+  provisionedBytes(poolId: string): Promise<number>;
+  listEvents(afterIndex: number, limit: number, topics?: readonly EventTopic[]): Promise<readonly VolumedEvent[]>;
+  latestIndex(): Promise<number>;
+}
+
+export interface StoreTx extends StoreReader {
+  /** The index every change in this transaction is stamped with. */
+  readonly index: number;
+  insertVolume(volume: NewVolume): Promise<Volume>;
+  /** Throws InvalidStateError / ConflictError (naming the volume) when `expect` no longer holds. */
+  updateVolume(id: string, patch: VolumePatch, expect?: VolumeExpectation): Promise<Volume>;
+  deleteVolume(id: string): Promise<void>;
+  insertSnapshot(snapshot: NewSnapshot): Promise<Snapshot>;
+  updateSnapshot(id: string, patch: SnapshotPatch, expect?: SnapshotExpectation): Promise<Snapshot>;
+  deleteSnapshot(id: string): Promise<void>;
+  insertAttachment(attachment: NewAttachment): Promise<Attachment>;
+  updateAttachment(id: string, patch: AttachmentPatch): Promise<Attachment>;
+  deleteAttachment(id: string): Promise<void>;
+  insertTask(task: NewTask): Promise<Task>;
+  /** With `expectState`, applies only if the task is still in one of those states. */
+  updateTask(id: string, patch: TaskPatch, expectState?: readonly TaskState[], quiet?: boolean): Promise<Task>;
+  insertType(type: NewVolumeType): Promise<VolumeType>;
+  updateType(id: string, patch: TypePatch): Promise<VolumeType>;
+  deleteType(id: string): Promise<void>;
+  upsertPool(pool: Pool): Promise<Pool>;
+  insertImage(image: NewImage): Promise<Image>;
+  updateImage(id: string, patch: ImagePatch): Promise<Image>;
+  deleteImage(id: string): Promise<void>;
+  setQuota(quota: Quota): Promise<Quota>;
+  /** An event with no record change behind it (e.g. an orphan report). */
+  emit(topic: EventTopic, type: string, key: string, namespace: string | null, payload: Readonly<Record<string, unknown>>): Promise<void>;
+}
+
+export interface Store extends StoreReader {
+  /** True when this process alone owns the data (embedded SQLite): the reconciler may take over every running task. */
+  readonly exclusive: boolean;
+  transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Resolves with the latest index once it is above `afterIndex`, or when `timeoutMs` passes. */
+  waitForIndex(afterIndex: number, timeoutMs: number, signal?: AbortSignal): Promise<number>;
+  close(): Promise<void>;
+}
