@@ -3,7 +3,9 @@
 // the store's compare-and-set then makes the decision race-free.
 
 import { InvalidStateError } from './errors.js';
-import type { SnapshotStatus, VolumeStatus } from './types.js';
+import type { MigrationStatus, SnapshotStatus, VolumeStatus } from './types.js';
+
+const MIGRATING: readonly MigrationStatus[] = ['starting', 'migrating', 'completing'];
 
 export type VolumeAction =
   | 'create'
@@ -105,8 +107,17 @@ export function isAllowedFrom(action: VolumeAction, current: VolumeStatus | null
  * Decide whether `action` may start on a volume in status `current` (null: no
  * record yet). Throws InvalidStateError naming the volume and status if not.
  */
-export function decideVolume(action: VolumeAction, volumeId: string, current: VolumeStatus | null): Decision {
+export function decideVolume(
+  action: VolumeAction,
+  volumeId: string,
+  current: VolumeStatus | null,
+  migrationStatus: MigrationStatus = 'none',
+): Decision {
   const transition = VOLUME_TRANSITIONS[action];
+  // A migrating volume is busy whatever its status says; only admin overrides pass.
+  if (MIGRATING.includes(migrationStatus) && transition.from !== 'any') {
+    throw new InvalidStateError({ type: 'volume', id: volumeId }, actionLabel(action), current ?? 'existing', `migration is ${migrationStatus}`);
+  }
   if (!isAllowedFrom(action, current)) {
     const allowed = transition.from === 'new' ? 'a new volume' : transition.from === 'any' ? 'any status' : transition.from.join(', ');
     throw new InvalidStateError({ type: 'volume', id: volumeId }, actionLabel(action), current ?? 'existing', `allowed from ${allowed}`);

@@ -104,7 +104,11 @@ export interface StoreReader {
   listVolumes(query: VolumeQuery): Promise<ListPage<Volume>>;
   /** Every volume in a pool (externalIds for orphan reports), a page at a time. */
   listVolumesInPool(poolId: string, afterId: string | null, limit: number): Promise<readonly Volume[]>;
+  /** Which of these storage objects of a pool have a volume record: externalId → volume id. */
+  findVolumesByExternalId(poolId: string, externalIds: readonly string[]): Promise<ReadonlyMap<string, string>>;
   getSnapshot(id: string): Promise<Snapshot | undefined>;
+  /** externalId → snapshot id, for snapshots of volumes in any pool. */
+  findSnapshotsByExternalId(externalIds: readonly string[]): Promise<ReadonlyMap<string, string>>;
   listSnapshots(query: SnapshotQuery): Promise<ListPage<Snapshot>>;
   countSnapshots(volumeId: string): Promise<number>;
   getAttachment(id: string): Promise<Attachment | undefined>;
@@ -114,6 +118,8 @@ export interface StoreReader {
   /** Queued tasks due now whose lock key no running task holds, oldest first. */
   listClaimableTasks(now: string, limit: number): Promise<readonly Task[]>;
   listRunningTasks(): Promise<readonly Task[]>;
+  /** The running task that holds a lock key, if any. */
+  lockHolder(lockKey: string): Promise<Task | undefined>;
   /** The newest task on a resource that has not ended. */
   activeTaskFor(resourceId: string): Promise<Task | undefined>;
   getType(idOrName: string): Promise<VolumeType | undefined>;

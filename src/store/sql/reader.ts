@@ -82,6 +82,26 @@ export class SqlReader implements StoreReader {
     return rows.map((r) => JSON.parse(r.doc) as Volume);
   }
 
+  async findVolumesByExternalId(poolId: string, externalIds: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const found = new Map<string, string>();
+    for (let i = 0; i < externalIds.length; i += 500) {
+      const chunk = externalIds.slice(i, i + 500);
+      const rows = await this.db.selectFrom('volumes').select(['id', 'external_id']).where('pool_id', '=', poolId).where('external_id', 'in', chunk).execute();
+      for (const r of rows) if (r.external_id !== null) found.set(r.external_id, r.id);
+    }
+    return found;
+  }
+
+  async findSnapshotsByExternalId(externalIds: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const found = new Map<string, string>();
+    for (let i = 0; i < externalIds.length; i += 500) {
+      const chunk = externalIds.slice(i, i + 500);
+      const rows = await this.db.selectFrom('snapshots').select(['id', 'external_id']).where('external_id', 'in', chunk).execute();
+      for (const r of rows) if (r.external_id !== null) found.set(r.external_id, r.id);
+    }
+    return found;
+  }
+
   async getSnapshot(id: string): Promise<Snapshot | undefined> {
     return parseDoc<Snapshot>(await this.db.selectFrom('snapshots').select('doc').where('id', '=', id).executeTakeFirst());
   }
@@ -142,6 +162,10 @@ export class SqlReader implements StoreReader {
   async listRunningTasks(): Promise<readonly Task[]> {
     const rows = await this.db.selectFrom('tasks').select('doc').where('state', '=', 'running').orderBy('created_at').execute();
     return rows.map((r) => JSON.parse(r.doc) as Task);
+  }
+
+  async lockHolder(lockKey: string): Promise<Task | undefined> {
+    return parseDoc<Task>(await this.db.selectFrom('tasks').select('doc').where('lock_key', '=', lockKey).where('state', '=', 'running').executeTakeFirst());
   }
 
   async activeTaskFor(resourceId: string): Promise<Task | undefined> {

@@ -30,6 +30,7 @@ export interface VolumeLabelsTable {
 export interface SnapshotsTable {
   id: string;
   volume_id: string;
+  external_id: string | null;
   namespace: string;
   status: string;
   create_index: number;
@@ -143,6 +144,7 @@ const migrations: Record<string, Migration> = {
         ['volumes_ns_size', ['namespace', 'size_bytes', 'id']],
         ['volumes_status_created', ['status', 'created_at', 'id']],
         ['volumes_pool', ['pool_id', 'id']],
+        ['volumes_external', ['pool_id', 'external_id']],
         ['volumes_type', ['type_id', 'created_at', 'id']],
       ] as const) {
         await db.schema.createIndex(name).on('volumes').columns([...cols]).execute();
@@ -160,6 +162,7 @@ const migrations: Record<string, Migration> = {
         .createTable('snapshots')
         .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
         .addColumn('volume_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('external_id', 'varchar(1024)')
         .addColumn('namespace', 'varchar(255)', (c) => c.notNull())
         .addColumn('status', 'varchar(32)', (c) => c.notNull())
         .addColumn('create_index', 'bigint', (c) => c.notNull())
@@ -168,6 +171,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('doc', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('snapshots_volume').on('snapshots').columns(['volume_id', 'created_at', 'id']).execute();
+      await db.schema.createIndex('snapshots_external').on('snapshots').columns(['external_id']).execute();
       await db.schema.createIndex('snapshots_ns').on('snapshots').columns(['namespace', 'created_at', 'id']).execute();
       await db.schema.createIndex('snapshots_created').on('snapshots').columns(['created_at', 'id']).execute();
 

@@ -131,6 +131,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     return {
       id: s.id,
       volume_id: s.volumeId,
+      external_id: s.externalId,
       namespace: s.namespace,
       status: s.status,
       create_index: s.createIndex,

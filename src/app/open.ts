@@ -1,0 +1,100 @@
+// The composition root: a data directory becomes a store, pools, an image
+// store and an engine. The server, the CLI and the tests all start here.
+
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { InvalidInputError } from '../domain/errors.js';
+import type { Labels, Quota } from '../domain/types.js';
+import type { Driver } from '../drivers/driver.js';
+import { FakeDriver } from '../drivers/fake/fake-driver.js';
+import { FileDriver } from '../drivers/file/file-driver.js';
+import { Engine } from '../engine/engine.js';
+import { PoolRegistry } from '../engine/pools.js';
+import type { RunnerOptions } from '../engine/tasks/runner.js';
+import { ImageStore } from '../images/image-store.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import type { Store } from '../store/store.js';
+
+export interface PoolConfig {
+  readonly id: string;
+  readonly driver: 'file' | 'fake';
+  /** For file pools: where volumes live (default: <dataDir>/pools/<id>). */
+  readonly root?: string;
+  readonly topology?: Labels;
+  readonly backendName?: string;
+}
+
+export interface OpenOptions {
+  readonly dataDir: string;
+  readonly pools?: readonly PoolConfig[];
+  readonly runTasks?: boolean;
+  readonly runner?: RunnerOptions;
+  readonly quotaDefaults?: Omit<Quota, 'namespace'>;
+  /** Wraps each driver (fault injection in tests). */
+  readonly wrapDriver?: (driver: Driver, poolId: string) => Driver;
+}
+
+export interface Volumed {
+  readonly engine: Engine;
+  readonly store: Store;
+  readonly pools: PoolRegistry;
+  readonly dataDir: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_POOLS: readonly PoolConfig[] = [{ id: 'local', driver: 'file' }];
+
+async function makeDriver(dataDir: string, config: PoolConfig): Promise<Driver> {
+  if (config.driver === 'fake') return new FakeDriver();
+  if (config.driver !== 'file') throw new InvalidInputError(`unknown driver ${String(config.driver)}`, `pools.${config.id}.driver`);
+  const root = path.resolve(config.root ?? path.join(dataDir, 'pools', config.id));
+  await fs.mkdir(root, { recursive: true });
+  const driver = new FileDriver({ root });
+  await driver.init();
+  return driver;
+}
+
+export async function openVolumed(options: OpenOptions): Promise<Volumed> {
+  const dataDir = path.resolve(options.dataDir);
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const store = await SqliteStore.open(path.join(dataDir, 'volumed.db'));
+  try {
+    const images = new ImageStore(path.join(dataDir, 'images'));
+    await images.init();
+    const pools = new PoolRegistry(store);
+    const configs = options.pools ?? DEFAULT_POOLS;
+    const seen = new Set<string>();
+    for (const config of configs) {
+      if (seen.has(config.id)) throw new InvalidInputError(`pool ${config.id} is declared twice`, 'pools');
+      seen.add(config.id);
+      const driver = await makeDriver(dataDir, config);
+      await pools.register({
+        id: config.id,
+        driver: options.wrapDriver ? options.wrapDriver(driver, config.id) : driver,
+        config: { ...(config.root ? { root: config.root } : {}), ...(config.backendName ? { backendName: config.backendName } : {}) },
+        ...(config.topology ? { topology: config.topology } : {}),
+      });
+    }
+    const engine = new Engine({
+      store,
+      pools,
+      images,
+      ...(options.runTasks !== undefined ? { runTasks: options.runTasks } : {}),
+      ...(options.runner ? { runner: options.runner } : {}),
+      ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
+    });
+    return {
+      engine,
+      store,
+      pools,
+      dataDir,
+      async close() {
+        await engine.stop();
+        await store.close();
+      },
+    };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}

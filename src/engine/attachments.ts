@@ -1,0 +1,167 @@
+// Attaching and detaching (Cinder attachments = Nomad claims = CNS attach).
+// The attachment record is written before the driver publishes, so an
+// interrupted attach or detach is resumed, never forgotten.
+
+import { randomUUID } from 'node:crypto';
+import { checkAttachmentAllowed, effectiveAccessMode } from '../domain/access-modes.js';
+import { errorMessage, InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { decideVolume } from '../domain/states.js';
+import type { AccessMode, Attachment, AttachmentMode, Volume } from '../domain/types.js';
+import { enqueue, mustGetVolume, type Accepted, type EngineContext } from './context.js';
+import { volumeRef } from './pools.js';
+import type { HandlerRegistry } from './tasks/handler.js';
+
+export interface AttachInput {
+  readonly node: string;
+  readonly instance?: string;
+  readonly mode?: 'rw' | 'ro';
+  readonly mountpoint?: string;
+  readonly connector?: Readonly<Record<string, unknown>>;
+  readonly accessMode?: AccessMode;
+  readonly attachmentMode?: AttachmentMode;
+}
+
+export interface AttachAccepted extends Accepted<Volume> {
+  readonly attachment: Attachment;
+}
+
+export async function attachVolume(ctx: EngineContext, volumeId: string, input: AttachInput): Promise<AttachAccepted> {
+  if (typeof input.node !== 'string' || input.node.length === 0 || input.node.length > 255) throw new InvalidInputError('must be a non-empty string', 'node');
+  const mode = input.mode ?? 'rw';
+  if (mode !== 'rw' && mode !== 'ro') throw new InvalidInputError('must be rw or ro', 'mode');
+  const result = await ctx.store.transact(async (tx) => {
+    const volume = await mustGetVolume(tx, volumeId);
+    const decision = decideVolume('attach', volumeId, volume.status, volume.migrationStatus);
+    ctx.pools.require(volume.poolId, 'publish', 'attaching volumes');
+    const access = effectiveAccessMode(volume, { accessMode: input.accessMode, attachmentMode: input.attachmentMode });
+    const existing = await tx.listAttachments(volumeId);
+    const instance = input.instance ?? input.node;
+    checkAttachmentAllowed(volume, existing, { node: input.node, instance, mode, accessMode: access.accessMode });
+    const attachment = await tx.insertAttachment({
+      id: randomUUID(),
+      volumeId,
+      namespace: volume.namespace,
+      instance,
+      node: input.node,
+      mode,
+      accessMode: access.accessMode,
+      attachmentMode: access.attachmentMode,
+      mountpoint: input.mountpoint ?? null,
+      connector: { ...(input.connector ?? {}) },
+      connectionInfo: null,
+      status: 'attaching',
+    });
+    const updated = await tx.updateVolume(
+      volumeId,
+      { status: decision.next ?? 'attaching', attachStatus: 'attaching', previousStatus: volume.status },
+      { modifyIndex: volume.modifyIndex },
+    );
+    const task = await enqueue(tx, {
+      operation: 'volume.attach',
+      namespace: volume.namespace,
+      lockKey: volumeId,
+      resourceType: 'volume',
+      resourceId: volumeId,
+      params: { attachmentId: attachment.id },
+    });
+    return { resource: updated, attachment, task };
+  });
+  ctx.wake();
+  return result;
+}
+
+export async function detachVolume(ctx: EngineContext, volumeId: string, attachmentId: string, options: { force?: boolean } = {}): Promise<AttachAccepted> {
+  const result = await ctx.store.transact(async (tx) => {
+    const volume = await mustGetVolume(tx, volumeId);
+    const attachment = await tx.getAttachment(attachmentId);
+    if (!attachment || attachment.volumeId !== volumeId) throw new NotFoundError('attachment', attachmentId);
+    const decision = decideVolume(options.force ? 'forceDetach' : 'detach', volumeId, volume.status, volume.migrationStatus);
+    const detaching = await tx.updateAttachment(attachmentId, { status: 'detaching' });
+    const updated = await tx.updateVolume(
+      volumeId,
+      { status: decision.next ?? 'detaching', attachStatus: 'detaching', previousStatus: volume.status },
+      { modifyIndex: volume.modifyIndex },
+    );
+    const task = await enqueue(tx, {
+      operation: 'volume.detach',
+      namespace: volume.namespace,
+      lockKey: volumeId,
+      resourceType: 'volume',
+      resourceId: volumeId,
+      params: { attachmentId, force: options.force ?? false },
+    });
+    return { resource: updated, attachment: detaching, task };
+  });
+  ctx.wake();
+  return result;
+}
+
+/** Cinder's os-reserve / os-unreserve: synchronous status holds. */
+export async function reserveVolume(ctx: EngineContext, volumeId: string, reserve: boolean): Promise<Volume> {
+  return ctx.store.transact(async (tx) => {
+    const volume = await mustGetVolume(tx, volumeId);
+    const decision = decideVolume(reserve ? 'reserve' : 'unreserve', volumeId, volume.status, volume.migrationStatus);
+    return tx.updateVolume(volumeId, { status: decision.next ?? volume.status }, { modifyIndex: volume.modifyIndex });
+  });
+}
+
+export const attachmentHandlers: HandlerRegistry = {
+  'volume.attach': {
+    async run({ task, store, pools }) {
+      const volume = await mustGetVolume(store, task.resourceId);
+      const attachmentId = String(task.params.attachmentId);
+      const attachment = await store.getAttachment(attachmentId);
+      if (!attachment) throw new NotFoundError('attachment', attachmentId);
+      const connectionInfo = await pools.driver(volume.poolId).publish({
+        volume: volumeRef(volume),
+        node: attachment.node,
+        readonly: attachment.mode === 'ro' || volume.readonly,
+        attachmentId,
+      });
+      return async (tx) => {
+        await tx.updateAttachment(attachmentId, { status: 'attached', connectionInfo });
+        await tx.updateVolume(volume.id, { status: 'in-use', attachStatus: 'attached', lastError: null }, { status: ['attaching'] });
+        return { attachmentId, connectionInfo };
+      };
+    },
+    async fail(tx, task, message) {
+      const attachmentId = String(task.params.attachmentId);
+      if (await tx.getAttachment(attachmentId)) await tx.deleteAttachment(attachmentId);
+      const volume = await tx.getVolume(task.resourceId);
+      if (!volume || volume.status !== 'attaching') return;
+      const left = (await tx.listAttachments(volume.id)).length;
+      const back = volume.previousStatus ?? (left ? 'in-use' : 'available');
+      await tx.updateVolume(volume.id, { status: back, attachStatus: 'error_attaching', lastError: message });
+    },
+  },
+  'volume.detach': {
+    async run({ task, store, pools }) {
+      const volume = await mustGetVolume(store, task.resourceId);
+      const attachmentId = String(task.params.attachmentId);
+      const attachment = await store.getAttachment(attachmentId);
+      if (attachment) {
+        const unpublish = pools.driver(volume.poolId).unpublish(volumeRef(volume), attachment.node, attachmentId);
+        // A forced detach goes on when the node cannot be reached.
+        if (task.params.force === true) await unpublish.catch((e: unknown) => void errorMessage(e));
+        else await unpublish;
+      }
+      return async (tx) => {
+        if (await tx.getAttachment(attachmentId)) await tx.deleteAttachment(attachmentId);
+        const left = (await tx.listAttachments(volume.id)).length;
+        await tx.updateVolume(
+          volume.id,
+          { status: left ? 'in-use' : 'available', attachStatus: left ? 'attached' : 'detached', lastError: null },
+          { status: ['detaching'] },
+        );
+        return { attachmentId, attachmentsLeft: left };
+      };
+    },
+    async fail(tx, task, message) {
+      const attachmentId = String(task.params.attachmentId);
+      if (await tx.getAttachment(attachmentId)) await tx.updateAttachment(attachmentId, { status: 'attached' });
+      const volume = await tx.getVolume(task.resourceId);
+      if (!volume || volume.status !== 'detaching') return;
+      await tx.updateVolume(volume.id, { status: 'in-use', attachStatus: 'error_detaching', lastError: message });
+    },
+  },
+};

@@ -1,0 +1,79 @@
+// What every engine module shares: the store, the pools, the image store, and
+// the way to queue a task in the same transaction as the status it reserves.
+
+import { randomUUID } from 'node:crypto';
+import { NotFoundError } from '../domain/errors.js';
+import type { Quota, Snapshot, Task, Volume } from '../domain/types.js';
+import type { ImageStore } from '../images/image-store.js';
+import type { Store, StoreReader, StoreTx, VolumePatch } from '../store/store.js';
+import type { PoolRegistry } from './pools.js';
+
+export interface EngineContext {
+  readonly store: Store;
+  readonly pools: PoolRegistry;
+  readonly images: ImageStore;
+  readonly quotaDefaults: Omit<Quota, 'namespace'>;
+  /** Tells the runner there is work (no-op when this process runs no tasks). */
+  readonly wake: () => void;
+}
+
+export interface TaskSpec {
+  readonly operation: string;
+  readonly namespace: string;
+  readonly lockKey: string | null;
+  readonly resourceType: Task['resourceType'];
+  readonly resourceId: string;
+  readonly params?: Readonly<Record<string, unknown>>;
+}
+
+export function enqueue(tx: StoreTx, spec: TaskSpec): Promise<Task> {
+  const now = new Date().toISOString();
+  return tx.insertTask({
+    id: randomUUID(),
+    operation: spec.operation,
+    namespace: spec.namespace,
+    state: 'queued',
+    progress: 0,
+    lockKey: spec.lockKey,
+    resourceType: spec.resourceType,
+    resourceId: spec.resourceId,
+    params: spec.params ?? {},
+    checkpoint: {},
+    items: [],
+    attempts: 0,
+    error: null,
+    notBefore: now,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    startedAt: null,
+    finishedAt: null,
+  });
+}
+
+export async function mustGetVolume(reader: StoreReader, id: string): Promise<Volume> {
+  const v = await reader.getVolume(id);
+  if (!v) throw new NotFoundError('volume', id);
+  return v;
+}
+
+export async function mustGetSnapshot(reader: StoreReader, id: string): Promise<Snapshot> {
+  const s = await reader.getSnapshot(id);
+  if (!s) throw new NotFoundError('snapshot', id);
+  return s;
+}
+
+/** The result the engine gives for an accepted asynchronous request. */
+export interface Accepted<T> {
+  readonly task: Task;
+  readonly resource: T;
+}
+
+/**
+ * Applies a failure outcome only if the volume is still in one of the working
+ * statuses the task set: an admin may have reset it meanwhile.
+ */
+export async function rollBackVolume(tx: StoreTx, id: string, working: readonly Volume['status'][], patch: VolumePatch): Promise<void> {
+  const volume = await tx.getVolume(id);
+  if (!volume || !working.includes(volume.status)) return;
+  await tx.updateVolume(id, patch);
+}

@@ -1,0 +1,129 @@
+// Adopting storage volumed did not make (Cinder manage existing), and listing
+// what a pool holds that could be adopted.
+
+import { randomUUID } from 'node:crypto';
+import { ConflictError, InvalidInputError } from '../domain/errors.js';
+import { decideVolume } from '../domain/states.js';
+import { GiB, roundUpToGiB, type ManageableObject, type Volume, type VolumeKind } from '../domain/types.js';
+import { checkLabels, checkName, checkNamespace } from '../domain/validation.js';
+import type { ManageableCandidate } from '../drivers/driver.js';
+import { enqueue, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { volumeRef } from './pools.js';
+import { checkQuota } from './quotas.js';
+import type { HandlerRegistry } from './tasks/handler.js';
+import { resolveType } from './volume-create.js';
+
+export interface ManageVolumeInput {
+  readonly pool: string;
+  readonly reference: Readonly<Record<string, string>>;
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly description?: string;
+  readonly type?: string;
+  readonly kind?: VolumeKind;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly bootable?: boolean;
+  /** Cinder sizes are whole GiB: grow the object to the next GiB when adopting. */
+  readonly roundToGiB?: boolean;
+}
+
+export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput): Promise<Accepted<Volume>> {
+  if (typeof input.reference !== 'object' || input.reference === null) throw new InvalidInputError('must be an object', 'reference');
+  const namespace = checkNamespace(input.namespace ?? 'default');
+  const labels = checkLabels(input.labels);
+  const kind = input.kind ?? 'block';
+  const type = await resolveType(ctx.store, input.type);
+  const pool = await ctx.store.getPool(input.pool);
+  if (!pool) throw new InvalidInputError(`no such pool: ${input.pool}`, 'pool');
+  const driver = ctx.pools.require(pool.id, 'manage', 'manage existing');
+  const id = randomUUID();
+  // The driver checks the reference (inside the pool, no links, right kind) before anything is written.
+  const found = await driver.manageExisting(id, input.reference, kind);
+  const sizeBytes = input.roundToGiB ? Math.max(1, roundUpToGiB(found.sizeBytes)) * GiB : Math.max(found.sizeBytes, 1);
+  const name = checkName(input.name ?? found.externalId);
+  const decision = decideVolume('manage', id, null);
+  const result = await ctx.store.transact(async (tx) => {
+    const managed = (await tx.findVolumesByExternalId(pool.id, [found.externalId])).get(found.externalId);
+    if (managed) throw new ConflictError(`${found.externalId} in pool ${pool.id} is already managed as volume ${managed}`, { type: 'volume', id: managed });
+    await checkQuota(tx, namespace, { volumes: 1, bytes: sizeBytes }, ctx.quotaDefaults);
+    const volume = await tx.insertVolume({
+      id,
+      name,
+      namespace,
+      description: input.description ?? '',
+      sizeBytes,
+      status: decision.next ?? 'managing',
+      attachStatus: 'detached',
+      migrationStatus: 'none',
+      previousStatus: null,
+      poolId: pool.id,
+      typeId: type?.id ?? null,
+      externalId: found.externalId,
+      kind,
+      accessModes: [],
+      mountOptions: [],
+      bootable: input.bootable ?? false,
+      readonly: false,
+      multiattach: false,
+      labels,
+      imageMetadata: {},
+      adminMetadata: {},
+      clusters: [],
+      aclRules: [],
+      source: null,
+      topology: {},
+      lastError: null,
+    });
+    const task = await enqueue(tx, { operation: 'volume.manage', namespace, lockKey: id, resourceType: 'volume', resourceId: id, params: { reference: input.reference } });
+    return { resource: volume, task };
+  });
+  ctx.wake();
+  return result;
+}
+
+function toManageable(c: ManageableCandidate, managedId: string | undefined): ManageableObject {
+  const reason = managedId ? 'already managed' : c.reasonNotSafe;
+  return {
+    reference: c.reference,
+    sizeBytes: c.sizeBytes,
+    sizeGiB: roundUpToGiB(c.sizeBytes),
+    safeToManage: reason === null,
+    reasonNotSafe: reason,
+    managedId: managedId ?? null,
+    extraInfo: { kind: c.kind, externalId: c.externalId },
+    ...(c.sourceVolumeId !== undefined ? { sourceReference: { volumeId: c.sourceVolumeId } } : {}),
+  };
+}
+
+export async function listManageableVolumes(ctx: EngineContext, poolId: string): Promise<ManageableObject[]> {
+  const driver = ctx.pools.require(poolId, 'manage', 'manage existing');
+  const candidates = await driver.listManageableVolumes();
+  const managed = await ctx.store.findVolumesByExternalId(poolId, candidates.map((c) => c.externalId));
+  return candidates.map((c) => toManageable(c, managed.get(c.externalId)));
+}
+
+export async function listManageableSnapshots(ctx: EngineContext, poolId: string): Promise<ManageableObject[]> {
+  const driver = ctx.pools.require(poolId, 'manage', 'manage existing snapshots');
+  const candidates = await driver.listManageableSnapshots();
+  const managed = await ctx.store.findSnapshotsByExternalId(candidates.map((c) => c.externalId));
+  return candidates.map((c) => toManageable(c, managed.get(c.externalId)));
+}
+
+export const manageHandlers: HandlerRegistry = {
+  'volume.manage': {
+    async run({ task, store, pools }) {
+      const volume = await mustGetVolume(store, task.resourceId);
+      const driver = pools.driver(volume.poolId);
+      const found = await driver.manageExisting(volume.id, task.params.reference as Record<string, string>, volume.kind);
+      // Adopted at a rounded size: grow the object to match (extend never shrinks, keeps bytes).
+      if (volume.kind === 'block' && found.sizeBytes < volume.sizeBytes) await driver.extendVolume({ ...volumeRef(volume), externalId: found.externalId }, volume.sizeBytes);
+      return async (tx) => {
+        await tx.updateVolume(volume.id, { status: 'available', externalId: found.externalId, lastError: null }, { status: ['managing'] });
+        return { externalId: found.externalId, sizeBytes: volume.sizeBytes };
+      };
+    },
+    fail(tx, task, message) {
+      return rollBackVolume(tx, task.resourceId, ['managing'], { status: 'error_managing', lastError: message });
+    },
+  },
+};

@@ -1,0 +1,35 @@
+// Per-namespace quotas, checked inside the transaction that reserves the
+// status, so that two racing creates cannot both slip under the limit.
+
+import { QuotaExceededError } from '../domain/errors.js';
+import type { Quota } from '../domain/types.js';
+import { GiB } from '../domain/types.js';
+import type { StoreReader } from '../store/store.js';
+
+export const UNLIMITED: Omit<Quota, 'namespace'> = { volumes: -1, gigabytes: -1, snapshots: -1 };
+
+export interface QuotaDelta {
+  readonly volumes?: number;
+  readonly bytes?: number;
+  readonly snapshots?: number;
+}
+
+export async function checkQuota(
+  tx: StoreReader,
+  namespace: string,
+  delta: QuotaDelta,
+  defaults: Omit<Quota, 'namespace'> = UNLIMITED,
+): Promise<void> {
+  const quota = (await tx.getQuota(namespace)) ?? { namespace, ...defaults };
+  const usage = await tx.usage(namespace);
+  if (delta.volumes && quota.volumes >= 0 && usage.volumes + delta.volumes > quota.volumes) {
+    throw new QuotaExceededError(namespace, 'volumes', quota.volumes, delta.volumes, usage.volumes);
+  }
+  if (delta.bytes && quota.gigabytes >= 0) {
+    const requested = Math.ceil(delta.bytes / GiB);
+    if (usage.gigabytes + requested > quota.gigabytes) throw new QuotaExceededError(namespace, 'gigabytes', quota.gigabytes, requested, usage.gigabytes);
+  }
+  if (delta.snapshots && quota.snapshots >= 0 && usage.snapshots + delta.snapshots > quota.snapshots) {
+    throw new QuotaExceededError(namespace, 'snapshots', quota.snapshots, delta.snapshots, usage.snapshots);
+  }
+}

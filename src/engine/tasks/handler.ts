@@ -1,0 +1,30 @@
+// What a task handler is: the driver work of one operation, and the two ways
+// it ends. `run` returns the commit to apply in the transaction that marks the
+// task done; `fail` applies the failure status in the transaction that marks
+// it failed. Both run at most once per attempt; `run` may be repeated after a
+// crash, so it must be idempotent (drivers are).
+
+import type { Task } from '../../domain/types.js';
+import type { ImageStore } from '../../images/image-store.js';
+import type { Store, StoreTx } from '../../store/store.js';
+import type { PoolRegistry } from '../pools.js';
+
+export interface TaskContext {
+  readonly task: Task;
+  readonly store: Store;
+  readonly pools: PoolRegistry;
+  readonly images: ImageStore;
+  /** Records progress 0–100 (throttled). */
+  progress(percent: number): void;
+  /** Persists how far multi-step work got, so a resumed task continues from there. */
+  checkpoint(data: Readonly<Record<string, unknown>>, apply?: (tx: StoreTx) => Promise<void>): Promise<void>;
+}
+
+export type Commit = (tx: StoreTx) => Promise<Readonly<Record<string, unknown>> | void>;
+
+export interface TaskHandler {
+  run(ctx: TaskContext): Promise<Commit>;
+  fail(tx: StoreTx, task: Task, message: string): Promise<void>;
+}
+
+export type HandlerRegistry = Readonly<Record<string, TaskHandler>>;

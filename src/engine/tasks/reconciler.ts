@@ -1,0 +1,138 @@
+// After a crash: every task that was running is resumed (its handler is
+// idempotent and checkpointed) or, when it has used its attempts, failed with
+// its failure status. Then no volume or snapshot may remain in a working
+// status without a live task, and storage objects without a record are
+// reported as orphans (never deleted: they may be someone's data).
+
+import { WORKING_SNAPSHOT_STATUSES, WORKING_VOLUME_STATUSES } from '../../domain/states.js';
+import type { Task, VolumeStatus } from '../../domain/types.js';
+import type { Store } from '../../store/store.js';
+import type { PoolRegistry } from '../pools.js';
+import { AWAITING_EXTEND_COMPLETION } from '../volume-actions.js';
+import type { TaskRunner } from './runner.js';
+
+export interface Orphan {
+  readonly poolId: string;
+  readonly externalId: string;
+  readonly sizeBytes: number;
+}
+
+export interface RecoveryReport {
+  readonly resumed: readonly string[];
+  readonly failed: readonly string[];
+  readonly rolledBack: readonly string[];
+}
+
+const FAILURE_OF: Partial<Record<VolumeStatus, VolumeStatus>> = {
+  creating: 'error',
+  downloading: 'error',
+  managing: 'error_managing',
+  deleting: 'error_deleting',
+  extending: 'error_extending',
+  reverting: 'error',
+  uploading: 'error',
+  unmanaging: 'available',
+  attaching: 'available',
+  detaching: 'in-use',
+  retyping: 'available',
+};
+
+export class Reconciler {
+  constructor(
+    private readonly store: Store,
+    private readonly pools: PoolRegistry,
+    private readonly runner: TaskRunner,
+  ) {}
+
+  /** Tasks whose runner is gone: all running ones when this process owns the store, else those with lapsed leases. */
+  private async abandonedTasks(takeOverAll: boolean): Promise<Task[]> {
+    const now = Date.now();
+    return (await this.store.listRunningTasks()).filter(
+      (t) => (takeOverAll && t.leaseOwner !== this.runner.owner) || (t.leaseExpiresAt !== null && Date.parse(t.leaseExpiresAt) < now),
+    );
+  }
+
+  async recoverTasks(takeOverAll: boolean): Promise<{ resumed: string[]; failed: string[] }> {
+    const resumed: string[] = [];
+    const failed: string[] = [];
+    for (const task of await this.abandonedTasks(takeOverAll)) {
+      if (task.attempts >= this.runner.maxAttempts) {
+        await this.runner.finishWithError(task, `interrupted ${task.attempts} times; giving up`);
+        failed.push(task.id);
+        continue;
+      }
+      await this.store.transact((tx) =>
+        tx.updateTask(task.id, { state: 'queued', leaseOwner: null, leaseExpiresAt: null, error: 'interrupted; resumed', notBefore: new Date().toISOString() }, ['running']),
+      );
+      resumed.push(task.id);
+    }
+    return { resumed, failed };
+  }
+
+  /** Rolls records in a working status with no live task to their failure status. */
+  async rollBackStranded(): Promise<string[]> {
+    const rolled: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.listVolumes({ status: WORKING_VOLUME_STATUSES, limit: 500, ...(cursor ? { cursor } : {}) });
+      for (const v of page.items) {
+        if (await this.store.activeTaskFor(v.id)) continue;
+        if (v.status === 'extending' && v.adminMetadata[AWAITING_EXTEND_COMPLETION] !== undefined) continue;
+        const to = v.status === 'attaching' || v.status === 'retyping' ? (v.previousStatus ?? FAILURE_OF[v.status]) : FAILURE_OF[v.status];
+        if (!to) continue;
+        await this.store.transact(async (tx) => {
+          const current = await tx.getVolume(v.id);
+          if (current?.status !== v.status) return;
+          await tx.updateVolume(v.id, { status: to, lastError: `no task was working on this ${v.status} volume (interrupted); set to ${to}` });
+        });
+        rolled.push(v.id);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    let snapCursor: string | undefined;
+    do {
+      const page = await this.store.listSnapshots({ status: WORKING_SNAPSHOT_STATUSES, limit: 500, ...(snapCursor ? { cursor: snapCursor } : {}) });
+      for (const s of page.items) {
+        if (await this.store.activeTaskFor(s.id)) continue;
+        const to = s.status === 'creating' ? 'error' : s.status === 'deleting' ? 'error_deleting' : s.status === 'managing' ? 'error_managing' : 'available';
+        await this.store.transact((tx) => tx.updateSnapshot(s.id, { status: to, lastError: `interrupted while ${s.status}` }, { status: [s.status] }));
+        rolled.push(s.id);
+      }
+      snapCursor = page.nextCursor ?? undefined;
+    } while (snapCursor);
+    return rolled;
+  }
+
+  /** Objects a pool holds that no volume record knows. */
+  async findOrphans(): Promise<Orphan[]> {
+    const orphans: Orphan[] = [];
+    for (const poolId of this.pools.ids()) {
+      const driver = this.pools.driver(poolId);
+      if (!driver.capabilities().listVolumes) continue;
+      let token: string | undefined;
+      do {
+        const page = await driver.listVolumes(token, 500);
+        const known = await this.store.findVolumesByExternalId(poolId, page.items.map((i) => i.externalId));
+        for (const item of page.items) {
+          if (!known.has(item.externalId)) orphans.push({ poolId, externalId: item.externalId, sizeBytes: item.sizeBytes });
+        }
+        token = page.nextToken ?? undefined;
+      } while (token);
+    }
+    return orphans;
+  }
+
+  /** Run before the runner starts: resumes or fails abandoned tasks, then rolls back stranded records. */
+  async recover(): Promise<RecoveryReport> {
+    const { resumed, failed } = await this.recoverTasks(this.store.exclusive);
+    const rolledBack = await this.rollBackStranded();
+    return { resumed, failed, rolledBack };
+  }
+
+  /** Run once resumed work has ended (an object a resumed create is making has no externalId yet). */
+  async reportOrphans(): Promise<Orphan[]> {
+    const orphans = await this.findOrphans();
+    if (orphans.length) await this.store.transact((tx) => tx.emit('pool', 'orphans', 'reconcile', null, { orphans }));
+    return orphans;
+  }
+}

@@ -1,0 +1,205 @@
+// Runs queued tasks: claims them with a lease, at most `concurrency` at once
+// and one per lock key (volume), retries transient driver errors with backoff,
+// and commits each outcome in one transaction with the task's final state.
+
+import { randomUUID } from 'node:crypto';
+import { BackendError, errorMessage } from '../../domain/errors.js';
+import type { Task } from '../../domain/types.js';
+import type { ImageStore } from '../../images/image-store.js';
+import type { Store, StoreTx } from '../../store/store.js';
+import type { PoolRegistry } from '../pools.js';
+import type { HandlerRegistry, TaskContext } from './handler.js';
+
+export interface RunnerOptions {
+  readonly concurrency?: number;
+  readonly pollMs?: number;
+  readonly maxAttempts?: number;
+  readonly backoffMs?: number;
+  readonly leaseMs?: number;
+  readonly logger?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export class TaskRunner {
+  readonly owner = `runner-${randomUUID()}`;
+  private readonly concurrency: number;
+  private readonly pollMs: number;
+  readonly maxAttempts: number;
+  private readonly backoffMs: number;
+  readonly leaseMs: number;
+  private readonly running = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private pumping = false;
+  private repump = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly pools: PoolRegistry,
+    private readonly images: ImageStore,
+    private readonly handlers: HandlerRegistry,
+    private readonly options: RunnerOptions = {},
+  ) {
+    this.concurrency = options.concurrency ?? 4;
+    this.pollMs = options.pollMs ?? 250;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.backoffMs = options.backoffMs ?? 500;
+    this.leaseMs = options.leaseMs ?? 30_000;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.timer = setInterval(() => this.wake(), this.pollMs);
+    this.wake();
+  }
+
+  /** Stops claiming; waits for tasks under way to end. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Looks for work now (called after every enqueue). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.repump = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pump()
+      .catch((e: unknown) => this.options.logger?.('task claim failed', { error: errorMessage(e) }))
+      .finally(() => {
+        this.pumping = false;
+        if (this.repump) {
+          this.repump = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.stopped && this.running.size < this.concurrency) {
+      const free = this.concurrency - this.running.size;
+      const candidates = await this.store.listClaimableTasks(new Date().toISOString(), free * 2);
+      let claimed = 0;
+      for (const candidate of candidates) {
+        if (this.running.size >= this.concurrency) break;
+        const task = await this.claim(candidate);
+        if (!task) continue;
+        claimed++;
+        const done = this.execute(task).finally(() => {
+          this.running.delete(task.id);
+          this.wake();
+        });
+        this.running.set(task.id, done);
+      }
+      if (claimed === 0) return;
+    }
+  }
+
+  private async claim(candidate: Task): Promise<Task | undefined> {
+    const now = Date.now();
+    try {
+      return await this.store.transact(async (tx) => {
+        // The lock key must still be free: another runner may have taken a sibling.
+        if (candidate.lockKey !== null && (await tx.lockHolder(candidate.lockKey))) return undefined;
+        return tx.updateTask(
+          candidate.id,
+          {
+            state: 'running',
+            attempts: candidate.attempts + 1,
+            leaseOwner: this.owner,
+            leaseExpiresAt: new Date(now + this.leaseMs).toISOString(),
+            startedAt: candidate.startedAt ?? new Date(now).toISOString(),
+          },
+          ['queued'],
+        );
+      });
+    } catch {
+      return undefined; // claimed by someone else in between
+    }
+  }
+
+  private async execute(task: Task): Promise<void> {
+    const handler = this.handlers[task.operation];
+    if (!handler) {
+      await this.finishWithError(task, `no handler for operation ${task.operation}`);
+      return;
+    }
+    let lastProgress = task.progress;
+    let progressWrite: Promise<unknown> = Promise.resolve();
+    const renew = setInterval(() => {
+      progressWrite = progressWrite.then(() => this.touch(task.id, { leaseExpiresAt: new Date(Date.now() + this.leaseMs).toISOString() }));
+    }, Math.max(1000, this.leaseMs / 3));
+    const ctx: TaskContext = {
+      task,
+      store: this.store,
+      pools: this.pools,
+      images: this.images,
+      progress: (percent) => {
+        const p = Math.max(0, Math.min(99, Math.floor(percent)));
+        if (p < lastProgress + 5) return;
+        lastProgress = p;
+        progressWrite = progressWrite.then(() => this.touch(task.id, { progress: p }));
+      },
+      checkpoint: async (data, apply) => {
+        await progressWrite;
+        await this.store.transact(async (tx) => {
+          if (apply) await apply(tx);
+          await tx.updateTask(task.id, { checkpoint: { ...((await tx.getTask(task.id))?.checkpoint ?? {}), ...data } }, ['running'], true);
+        });
+      },
+    };
+    try {
+      const commit = await handler.run(ctx);
+      clearInterval(renew);
+      await progressWrite;
+      await this.store.transact(async (tx) => {
+        const result = (await commit(tx)) ?? {};
+        await tx.updateTask(task.id, { state: 'success', progress: 100, finishedAt: new Date().toISOString(), leaseOwner: null, leaseExpiresAt: null, error: null, items: task.items.length ? task.items : [{ index: 0, resourceId: task.resourceId, state: 'success', result, fault: null }] }, ['running']);
+      });
+    } catch (e) {
+      clearInterval(renew);
+      await progressWrite.catch(() => undefined);
+      const message = errorMessage(e);
+      const current = await this.store.getTask(task.id);
+      const attempts = current?.attempts ?? task.attempts;
+      if (e instanceof BackendError && e.transient && attempts < this.maxAttempts) {
+        const delay = this.backoffMs * 2 ** (attempts - 1);
+        this.options.logger?.('task retry', { task: task.id, operation: task.operation, attempts, delay, error: message });
+        await this.store
+          .transact((tx) => tx.updateTask(task.id, { state: 'queued', error: message, leaseOwner: null, leaseExpiresAt: null, notBefore: new Date(Date.now() + delay).toISOString() }, ['running']))
+          .catch(() => undefined);
+        return;
+      }
+      await this.finishWithError(task, message);
+    }
+  }
+
+  private async touch(id: string, patch: { progress?: number; leaseExpiresAt?: string }): Promise<void> {
+    await this.store.transact((tx) => tx.updateTask(id, patch, ['running'], true)).catch(() => undefined);
+  }
+
+  /** Applies the handler's failure status and ends the task, in one transaction. */
+  async finishWithError(task: Task, message: string): Promise<void> {
+    const handler = this.handlers[task.operation];
+    this.options.logger?.('task failed', { task: task.id, operation: task.operation, error: message });
+    await this.store.transact(async (tx) => {
+      if (handler) await handler.fail(tx, task, message);
+      await failTask(tx, task, message);
+    });
+  }
+}
+
+export async function failTask(tx: StoreTx, task: Task, message: string): Promise<void> {
+  await tx.updateTask(task.id, {
+    state: 'error',
+    error: message,
+    finishedAt: new Date().toISOString(),
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    items: task.items.length ? task.items : [{ index: 0, resourceId: task.resourceId, state: 'error', result: null, fault: message }],
+  });
+}

@@ -1,0 +1,183 @@
+// Actions on an existing volume that keep it where it is: extend (and its
+// completion), revert to a snapshot, field updates, and the admin's reset.
+
+import { InvalidInputError, InvalidStateError, NotFoundError, UnsupportedError } from '../domain/errors.js';
+import { decideVolume } from '../domain/states.js';
+import type { AclRule, AttachStatus, ContainerCluster, MigrationStatus, Volume, VolumeStatus } from '../domain/types.js';
+import { checkLabels, checkName, checkSize, checkVolumeStatus } from '../domain/validation.js';
+import type { VolumePatch } from '../store/store.js';
+import { enqueue, mustGetSnapshot, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { snapshotRef, volumeRef } from './pools.js';
+import { checkQuota } from './quotas.js';
+import { failTask } from './tasks/runner.js';
+import type { HandlerRegistry } from './tasks/handler.js';
+
+/** Set while an online extend waits for the node to confirm (Cinder's extend completion). */
+export const AWAITING_EXTEND_COMPLETION = 'extend_awaiting_completion';
+
+export interface ExtendOptions {
+  /** For attached volumes: stay `extending` until the node confirms with completeExtend. */
+  readonly awaitCompletion?: boolean;
+}
+
+export async function extendVolume(ctx: EngineContext, id: string, newSizeBytes: number, options: ExtendOptions = {}): Promise<Accepted<Volume>> {
+  const sizeBytes = checkSize(newSizeBytes, 'newSizeBytes');
+  const result = await ctx.store.transact(async (tx) => {
+    const volume = await mustGetVolume(tx, id);
+    const online = volume.status === 'in-use';
+    const decision = decideVolume(online ? 'extendOnline' : 'extend', id, volume.status, volume.migrationStatus);
+    ctx.pools.require(volume.poolId, 'extend', 'extend');
+    if (online) ctx.pools.require(volume.poolId, 'onlineExtend', 'extending attached volumes');
+    if (sizeBytes <= volume.sizeBytes) throw new InvalidInputError(`must be larger than the current size, ${volume.sizeBytes} bytes`, 'newSizeBytes');
+    await checkQuota(tx, volume.namespace, { bytes: sizeBytes - volume.sizeBytes }, ctx.quotaDefaults);
+    const updated = await tx.updateVolume(id, { status: decision.next ?? 'extending', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
+    const task = await enqueue(tx, {
+      operation: 'volume.extend',
+      namespace: volume.namespace,
+      lockKey: id,
+      resourceType: 'volume',
+      resourceId: id,
+      params: { sizeBytes, awaitCompletion: online && options.awaitCompletion === true },
+    });
+    return { resource: updated, task };
+  });
+  ctx.wake();
+  return result;
+}
+
+/** The node's answer to an online extend (admin): success → in-use, else error_extending. */
+export async function completeExtend(ctx: EngineContext, id: string, succeeded: boolean): Promise<Volume> {
+  return ctx.store.transact(async (tx) => {
+    const volume = await mustGetVolume(tx, id);
+    decideVolume('completeExtend', id, volume.status, volume.migrationStatus);
+    if (volume.adminMetadata[AWAITING_EXTEND_COMPLETION] === undefined) {
+      throw new InvalidStateError({ type: 'volume', id }, 'complete extend of volume', volume.status, 'no extend awaits completion');
+    }
+    const { [AWAITING_EXTEND_COMPLETION]: _done, ...adminMetadata } = volume.adminMetadata;
+    return tx.updateVolume(
+      id,
+      succeeded
+        ? { status: 'in-use', adminMetadata, lastError: null }
+        : { status: 'error_extending', adminMetadata, lastError: 'the node reported that the extend failed' },
+      { modifyIndex: volume.modifyIndex },
+    );
+  });
+}
+
+export async function revertVolume(ctx: EngineContext, id: string, snapshotId: string): Promise<Accepted<Volume>> {
+  const result = await ctx.store.transact(async (tx) => {
+    const volume = await mustGetVolume(tx, id);
+    const decision = decideVolume('revert', id, volume.status, volume.migrationStatus);
+    const snap = await tx.getSnapshot(snapshotId);
+    if (!snap || snap.volumeId !== id) throw new InvalidInputError(`volume ${id} has no snapshot ${snapshotId}`, 'snapshotId');
+    if (snap.status !== 'available') throw new InvalidStateError({ type: 'snapshot', id: snapshotId }, 'revert to snapshot', snap.status);
+    ctx.pools.require(volume.poolId, 'revertToSnapshot', 'revert to snapshot');
+    const updated = await tx.updateVolume(id, { status: decision.next ?? 'reverting', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
+    const task = await enqueue(tx, { operation: 'volume.revert', namespace: volume.namespace, lockKey: id, resourceType: 'volume', resourceId: id, params: { snapshotId } });
+    return { resource: updated, task };
+  });
+  ctx.wake();
+  return result;
+}
+
+export interface VolumeFieldsUpdate {
+  readonly name?: string;
+  readonly description?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly bootable?: boolean;
+  readonly readonly?: boolean;
+  readonly imageMetadata?: Readonly<Record<string, string>>;
+  readonly adminMetadata?: Readonly<Record<string, string>>;
+  readonly clusters?: readonly ContainerCluster[];
+  readonly aclRules?: readonly AclRule[];
+  readonly mountOptions?: readonly string[];
+  /** Compare-and-set: refuse if the volume changed since this index. */
+  readonly modifyIndex?: number;
+}
+
+export async function updateVolume(ctx: EngineContext, id: string, update: VolumeFieldsUpdate): Promise<Volume> {
+  const patch: VolumePatch = {
+    ...(update.name !== undefined ? { name: checkName(update.name) } : {}),
+    ...(update.description !== undefined ? { description: update.description } : {}),
+    ...(update.labels !== undefined ? { labels: checkLabels(update.labels) } : {}),
+    ...(update.bootable !== undefined ? { bootable: update.bootable } : {}),
+    ...(update.readonly !== undefined ? { readonly: update.readonly } : {}),
+    ...(update.imageMetadata !== undefined ? { imageMetadata: checkLabels(update.imageMetadata, 'imageMetadata') } : {}),
+    ...(update.adminMetadata !== undefined ? { adminMetadata: checkLabels(update.adminMetadata, 'adminMetadata') } : {}),
+    ...(update.clusters !== undefined ? { clusters: [...update.clusters] } : {}),
+    ...(update.aclRules !== undefined ? { aclRules: [...update.aclRules] } : {}),
+    ...(update.mountOptions !== undefined ? { mountOptions: [...update.mountOptions] } : {}),
+  };
+  return ctx.store.transact(async (tx) => {
+    const volume = await mustGetVolume(tx, id);
+    if (volume.status === 'deleting') throw new InvalidStateError({ type: 'volume', id }, 'update volume', volume.status);
+    if (patch.aclRules && volume.kind !== 'file') throw new UnsupportedError(`volume ${id} is a block volume; ACL rules apply to file volumes`, { type: 'volume', id });
+    return tx.updateVolume(id, patch, { modifyIndex: update.modifyIndex ?? volume.modifyIndex });
+  });
+}
+
+export interface ResetStatusInput {
+  readonly status?: VolumeStatus;
+  readonly attachStatus?: AttachStatus;
+  readonly migrationStatus?: MigrationStatus;
+}
+
+/** Admin: set statuses as asked; queued work on the volume is cancelled so no task acts on a stale status. */
+export async function resetVolumeStatus(ctx: EngineContext, id: string, input: ResetStatusInput): Promise<Volume> {
+  if (input.status === undefined && input.attachStatus === undefined && input.migrationStatus === undefined) {
+    throw new InvalidInputError('give at least one of status, attachStatus, migrationStatus', 'status');
+  }
+  const status = input.status === undefined ? undefined : checkVolumeStatus(input.status);
+  return ctx.store.transact(async (tx) => {
+    const volume = await mustGetVolume(tx, id);
+    decideVolume('resetStatus', id, volume.status, volume.migrationStatus);
+    for (const task of (await tx.listTasks({ resourceId: id, state: ['queued'], limit: 1000 })).items) {
+      await failTask(tx, task, `cancelled: volume ${id} status was reset by an admin`);
+    }
+    return tx.updateVolume(id, {
+      ...(status !== undefined ? { status } : {}),
+      ...(input.attachStatus !== undefined ? { attachStatus: input.attachStatus } : {}),
+      ...(input.migrationStatus !== undefined ? { migrationStatus: input.migrationStatus } : {}),
+    });
+  });
+}
+
+export const volumeActionHandlers: HandlerRegistry = {
+  'volume.extend': {
+    async run({ task, store, pools }) {
+      const volume = await mustGetVolume(store, task.resourceId);
+      const wanted = Number(task.params.sizeBytes);
+      const { sizeBytes } = await pools.driver(volume.poolId).extendVolume(volumeRef(volume), wanted);
+      return async (tx) => {
+        const current = await mustGetVolume(tx, volume.id);
+        const awaiting = task.params.awaitCompletion === true;
+        await tx.updateVolume(
+          volume.id,
+          awaiting
+            ? { sizeBytes: Math.max(sizeBytes, wanted), adminMetadata: { ...current.adminMetadata, [AWAITING_EXTEND_COMPLETION]: task.id } }
+            : { sizeBytes: Math.max(sizeBytes, wanted), status: current.previousStatus ?? 'available', lastError: null },
+          { status: ['extending'] },
+        );
+        return { sizeBytes: Math.max(sizeBytes, wanted) };
+      };
+    },
+    fail(tx, task, message) {
+      return rollBackVolume(tx, task.resourceId, ['extending'], { status: 'error_extending', lastError: message });
+    },
+  },
+  'volume.revert': {
+    async run({ task, store, pools }) {
+      const volume = await mustGetVolume(store, task.resourceId);
+      const snap = await mustGetSnapshot(store, String(task.params.snapshotId)).catch(() => {
+        throw new NotFoundError('snapshot', String(task.params.snapshotId));
+      });
+      await pools.driver(volume.poolId).revertToSnapshot(volumeRef(volume), snapshotRef(snap, volume));
+      return async (tx) => {
+        await tx.updateVolume(volume.id, { status: 'available', sizeBytes: Math.max(volume.sizeBytes, snap.sizeBytes), lastError: null }, { status: ['reverting'] });
+      };
+    },
+    fail(tx, task, message) {
+      return rollBackVolume(tx, task.resourceId, ['reverting'], { status: 'error', lastError: message });
+    },
+  },
+};

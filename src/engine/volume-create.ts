@@ -1,0 +1,166 @@
+// Creating a volume: empty, from a snapshot, from another volume, or from an
+// image. The request reserves the record (creating/downloading) and a task in
+// one transaction; the task asks the driver and commits the outcome.
+
+import { randomUUID } from 'node:crypto';
+import { InvalidInputError, InvalidStateError } from '../domain/errors.js';
+import { typeKind, typeWantsMultiattach } from '../domain/placement.js';
+import { decideVolume, type VolumeAction } from '../domain/states.js';
+import type { AccessModeRequest, AclRule, ContainerCluster, Task, Volume, VolumeKind, VolumeSource, VolumeType } from '../domain/types.js';
+import { checkAccessModes, checkLabels, checkName, checkNamespace, checkSize } from '../domain/validation.js';
+import type { CreateVolumeRequest as DriverCreate } from '../drivers/driver.js';
+import type { StoreReader } from '../store/store.js';
+import { enqueue, mustGetSnapshot, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { snapshotRef, volumeRef } from './pools.js';
+import { checkQuota } from './quotas.js';
+import { choosePool } from './scheduler.js';
+import type { HandlerRegistry } from './tasks/handler.js';
+
+export interface CreateVolumeInput {
+  readonly name: string;
+  readonly sizeBytes: number;
+  readonly namespace?: string;
+  readonly description?: string;
+  /** Volume type by name or id. */
+  readonly type?: string;
+  readonly pool?: string;
+  readonly kind?: VolumeKind;
+  readonly accessModes?: readonly AccessModeRequest[];
+  readonly mountOptions?: readonly string[];
+  readonly source?: VolumeSource;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly imageMetadata?: Readonly<Record<string, string>>;
+  readonly bootable?: boolean;
+  readonly readonly?: boolean;
+  readonly multiattach?: boolean;
+  readonly clusters?: readonly ContainerCluster[];
+  readonly aclRules?: readonly AclRule[];
+  readonly topology?: Readonly<Record<string, string>>;
+}
+
+export async function resolveType(reader: StoreReader, ref: string | undefined, field = 'type'): Promise<VolumeType | undefined> {
+  if (ref === undefined) return undefined;
+  const type = await reader.getType(ref);
+  if (!type) throw new InvalidInputError(`no such volume type: ${ref}`, field);
+  return type;
+}
+
+interface Placement {
+  readonly action: VolumeAction;
+  readonly poolId: string;
+  readonly driverSource: DriverCreate['source'];
+  readonly minSize: number;
+}
+
+/** Where the new volume goes and what it is made from; clones stay in their source's pool. */
+async function place(ctx: EngineContext, input: CreateVolumeInput, kind: VolumeKind, type: VolumeType | undefined): Promise<Placement> {
+  const { store, pools } = ctx;
+  const source = input.source;
+  if (source && 'snapshotId' in source) {
+    const snap = await mustGetSnapshot(store, source.snapshotId).catch(() => {
+      throw new InvalidInputError(`no such snapshot: ${source.snapshotId}`, 'source.snapshotId');
+    });
+    if (snap.status !== 'available') throw new InvalidStateError({ type: 'snapshot', id: snap.id }, 'create a volume from snapshot', snap.status);
+    const parent = await mustGetVolume(store, snap.volumeId);
+    if (parent.kind !== kind) throw new InvalidInputError(`snapshot ${snap.id} is of a ${parent.kind} volume`, 'kind');
+    await pools.require(parent.poolId, 'createFromSnapshot', 'creating volumes from snapshots');
+    return { action: 'createFromSnapshot', poolId: parent.poolId, driverSource: { snapshot: snapshotRef(snap, parent) }, minSize: snap.sizeBytes };
+  }
+  if (source && 'volumeId' in source) {
+    const parent = await store.getVolume(source.volumeId);
+    if (!parent) throw new InvalidInputError(`no such volume: ${source.volumeId}`, 'source.volumeId');
+    if (!['available', 'in-use'].includes(parent.status)) throw new InvalidStateError({ type: 'volume', id: parent.id }, 'clone volume', parent.status);
+    if (parent.kind !== kind) throw new InvalidInputError(`volume ${parent.id} is a ${parent.kind} volume`, 'kind');
+    pools.require(parent.poolId, 'cloneVolume', 'cloning volumes');
+    return { action: 'createFromVolume', poolId: parent.poolId, driverSource: { volume: volumeRef(parent) }, minSize: parent.sizeBytes };
+  }
+  let minSize = 0;
+  if (source && 'imageId' in source) {
+    const image = await store.getImage(source.imageId);
+    if (!image) throw new InvalidInputError(`no such image: ${source.imageId}`, 'source.imageId');
+    if (image.status !== 'active') throw new InvalidStateError({ type: 'image', id: image.id }, 'create a volume from image', image.status);
+    if (kind !== 'block') throw new InvalidInputError('only block volumes can be made from images', 'kind');
+    minSize = image.sizeBytes;
+  }
+  const pool = await choosePool(store, { kind, sizeBytes: input.sizeBytes, type, poolId: input.pool });
+  if (source && 'imageId' in source) pools.require(pool.id, 'streams', 'writing image data');
+  return { action: source ? 'createFromImage' : 'create', poolId: pool.id, driverSource: undefined, minSize };
+}
+
+export async function createVolume(ctx: EngineContext, input: CreateVolumeInput): Promise<Accepted<Volume>> {
+  const name = checkName(input.name);
+  const sizeBytes = checkSize(input.sizeBytes);
+  const namespace = checkNamespace(input.namespace ?? 'default');
+  const labels = checkLabels(input.labels);
+  const accessModes = checkAccessModes(input.accessModes);
+  const type = await resolveType(ctx.store, input.type);
+  const kind = input.kind ?? typeKind(type) ?? 'block';
+  if (kind !== 'block' && kind !== 'file') throw new InvalidInputError('must be block or file', 'kind');
+  const placement = await place(ctx, input, kind, type);
+  if (input.pool !== undefined && input.pool !== placement.poolId) {
+    throw new InvalidInputError(`a copy is made in its source's pool ${placement.poolId}; migrate it afterwards`, 'pool');
+  }
+  if (sizeBytes < placement.minSize) throw new InvalidInputError(`must be at least the source's size, ${placement.minSize} bytes`, 'sizeBytes');
+  const id = randomUUID();
+  const decision = decideVolume(placement.action, id, null);
+  const result = await ctx.store.transact(async (tx) => {
+    await checkQuota(tx, namespace, { volumes: 1, bytes: sizeBytes }, ctx.quotaDefaults);
+    const volume = await tx.insertVolume({
+      id,
+      name,
+      namespace,
+      description: input.description ?? '',
+      sizeBytes,
+      status: decision.next ?? 'creating',
+      attachStatus: 'detached',
+      migrationStatus: 'none',
+      previousStatus: null,
+      poolId: placement.poolId,
+      typeId: type?.id ?? null,
+      externalId: null,
+      kind,
+      accessModes,
+      mountOptions: [...(input.mountOptions ?? [])],
+      bootable: input.bootable ?? false,
+      readonly: input.readonly ?? false,
+      multiattach: input.multiattach ?? typeWantsMultiattach(type),
+      labels,
+      imageMetadata: { ...(input.imageMetadata ?? {}) },
+      adminMetadata: {},
+      clusters: [...(input.clusters ?? [])],
+      aclRules: [...(input.aclRules ?? [])],
+      source: input.source ?? null,
+      topology: { ...(input.topology ?? {}) },
+      lastError: null,
+    });
+    // A copy reads its source: queue it behind other work on the source.
+    const source = placement.driverSource;
+    const lockKey = source && 'snapshot' in source ? source.snapshot.volume.id : source && 'volume' in source ? source.volume.id : id;
+    const task = await enqueue(tx, { operation: 'volume.create', namespace, lockKey, resourceType: 'volume', resourceId: id, params: { source: placement.driverSource ?? null } });
+    return { resource: volume, task };
+  });
+  ctx.wake();
+  return result;
+}
+
+export const createHandlers: HandlerRegistry = {
+  'volume.create': {
+    async run({ task, store, pools, images, progress }) {
+      const volume = await mustGetVolume(store, task.resourceId);
+      const driver = pools.driver(volume.poolId);
+      const source = task.params.source as DriverCreate['source'] | null;
+      const created = await driver.createVolume({ id: volume.id, sizeBytes: volume.sizeBytes, kind: volume.kind, ...(source ? { source } : {}) });
+      if (volume.source && 'imageId' in volume.source) {
+        const image = await images.read(volume.source.imageId);
+        await driver.writeVolume({ ...volumeRef(volume), externalId: created.externalId }, image.stream, volume.sizeBytes, (done, total) => progress((done / total) * 100));
+      }
+      return async (tx) => {
+        await tx.updateVolume(volume.id, { status: 'available', externalId: created.externalId, sizeBytes: Math.max(volume.sizeBytes, created.sizeBytes), lastError: null }, { status: ['creating', 'downloading'] });
+        return { externalId: created.externalId };
+      };
+    },
+    fail(tx, task: Task, message) {
+      return rollBackVolume(tx, task.resourceId, ['creating', 'downloading'], { status: 'error', lastError: message });
+    },
+  },
+};

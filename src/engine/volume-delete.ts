@@ -1,0 +1,115 @@
+// Deleting a volume (with its snapshots when cascading; with its attachments
+// too when forced) and unmanaging one (the record goes, the bytes stay).
+
+import { errorMessage, InvalidStateError } from '../domain/errors.js';
+import { WORKING_SNAPSHOT_STATUSES, decideSnapshot, decideVolume } from '../domain/states.js';
+import type { Volume } from '../domain/types.js';
+import type { StoreTx } from '../store/store.js';
+import { enqueue, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { snapshotRef, volumeRef } from './pools.js';
+import type { HandlerRegistry } from './tasks/handler.js';
+
+export interface DeleteOptions {
+  /** Delete the volume's snapshots too. */
+  readonly cascade?: boolean;
+  /** Admin: from any status, detaching and deleting whatever hangs on it. */
+  readonly force?: boolean;
+}
+
+export async function deleteVolume(ctx: EngineContext, id: string, options: DeleteOptions = {}): Promise<Accepted<Volume>> {
+  const result = await ctx.store.transact(async (tx) => {
+    const volume = await mustGetVolume(tx, id);
+    const ref = { type: 'volume', id };
+    const decision = decideVolume(options.force ? 'forceDelete' : 'delete', id, volume.status, volume.migrationStatus);
+    const snapshots = (await tx.listSnapshots({ volumeId: id, limit: 1000 })).items;
+    if (!options.force) {
+      const attachments = await tx.listAttachments(id);
+      if (attachments.length) {
+        throw new InvalidStateError(ref, 'delete volume', volume.status, `attached to ${attachments.map((a) => `${a.instance}@${a.node}`).join(', ')}; detach first`);
+      }
+      if (snapshots.length && !options.cascade) {
+        throw new InvalidStateError(ref, 'delete volume', volume.status, `it has ${snapshots.length} snapshot(s); delete them or use cascade`);
+      }
+    }
+    for (const snap of snapshots) {
+      decideSnapshot(options.force ? 'forceDelete' : 'delete', snap.id, snap.status);
+      await tx.updateSnapshot(snap.id, { status: 'deleting' });
+    }
+    const updated = await tx.updateVolume(id, { status: decision.next ?? 'deleting', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
+    const task = await enqueue(tx, {
+      operation: 'volume.delete',
+      namespace: volume.namespace,
+      lockKey: id,
+      resourceType: 'volume',
+      resourceId: id,
+      params: { force: options.force ?? false },
+    });
+    return { resource: updated, task };
+  });
+  ctx.wake();
+  return result;
+}
+
+export async function unmanageVolume(ctx: EngineContext, id: string): Promise<Accepted<Volume>> {
+  const result = await ctx.store.transact(async (tx) => {
+    const volume = await mustGetVolume(tx, id);
+    const decision = decideVolume('unmanage', id, volume.status, volume.migrationStatus);
+    const snapshots = await tx.countSnapshots(id);
+    if (snapshots) throw new InvalidStateError({ type: 'volume', id }, 'unmanage volume', volume.status, `it has ${snapshots} snapshot(s)`);
+    ctx.pools.require(volume.poolId, 'manage', 'unmanage');
+    const updated = await tx.updateVolume(id, { status: decision.next ?? 'unmanaging', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
+    const task = await enqueue(tx, { operation: 'volume.unmanage', namespace: volume.namespace, lockKey: id, resourceType: 'volume', resourceId: id });
+    return { resource: updated, task };
+  });
+  ctx.wake();
+  return result;
+}
+
+/** Removes a volume record with everything that hangs on it. */
+async function removeVolumeRecord(tx: StoreTx, id: string): Promise<void> {
+  for (const a of await tx.listAttachments(id)) await tx.deleteAttachment(a.id);
+  for (const s of (await tx.listSnapshots({ volumeId: id, limit: 1000 })).items) await tx.deleteSnapshot(s.id);
+  await tx.deleteVolume(id);
+}
+
+export const deleteHandlers: HandlerRegistry = {
+  'volume.delete': {
+    async run({ task, store, pools }) {
+      const volume = await store.getVolume(task.resourceId);
+      if (!volume) return async () => ({ alreadyGone: true });
+      const driver = pools.driver(volume.poolId);
+      if (task.params.force === true) {
+        for (const a of await store.listAttachments(volume.id)) {
+          // Best effort: a forced delete must not hang on a node that is gone.
+          await driver.unpublish(volumeRef(volume), a.node, a.id).catch((e: unknown) => void errorMessage(e));
+        }
+      }
+      for (const snap of (await store.listSnapshots({ volumeId: volume.id, limit: 1000 })).items) {
+        await driver.deleteSnapshot(snapshotRef(snap, volume));
+      }
+      await driver.deleteVolume(volumeRef(volume));
+      return async (tx) => {
+        if (await tx.getVolume(volume.id)) await removeVolumeRecord(tx, volume.id);
+      };
+    },
+    async fail(tx, task, message) {
+      await rollBackVolume(tx, task.resourceId, ['deleting'], { status: 'error_deleting', lastError: message });
+      for (const s of (await tx.listSnapshots({ volumeId: task.resourceId, limit: 1000 })).items) {
+        if (WORKING_SNAPSHOT_STATUSES.includes(s.status)) await tx.updateSnapshot(s.id, { status: 'error_deleting', lastError: message });
+      }
+    },
+  },
+  'volume.unmanage': {
+    async run({ task, store, pools }) {
+      const volume = await mustGetVolume(store, task.resourceId);
+      await pools.driver(volume.poolId).unmanage(volumeRef(volume));
+      return async (tx) => {
+        await removeVolumeRecord(tx, volume.id);
+        return { externalId: volume.externalId };
+      };
+    },
+    fail(tx, task, message) {
+      return rollBackVolume(tx, task.resourceId, ['unmanaging'], { status: 'available', lastError: message });
+    },
+  },
+};
