@@ -49,6 +49,9 @@ export interface FakeDriverOptions {
 export class FakeDriver extends DriverBase {
   readonly kind = 'fake';
   readonly calls: Record<string, number> = {};
+  /** Most driver calls under way at once, for serialization tests. */
+  maxInFlight = 0;
+  private inFlight = 0;
   private readonly scripts = new Map<FakeOperation, Scripted[]>();
   private readonly objects = new Map<string, Stored>();
   private readonly caps: DriverCapabilitySet;
@@ -94,7 +97,13 @@ export class FakeDriver extends DriverBase {
   private async enter(op: FakeOperation): Promise<void> {
     this.calls[op] = (this.calls[op] ?? 0) + 1;
     const next = this.scripts.get(op)?.shift();
-    if (next?.delayMs) await new Promise((r) => setTimeout(r, next.delayMs));
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (next?.delayMs) await new Promise((r) => setTimeout(r, next.delayMs));
+    } finally {
+      this.inFlight--;
+    }
     if (next?.error) throw next.error;
   }
 
