@@ -146,7 +146,7 @@ export const migrateHandlers: HandlerRegistry = {
     async run(ctx) {
       const volume = await mustGetVolume(ctx.store, ctx.task.resourceId);
       const targetPool = String(ctx.task.params.targetPool);
-      const { source, sourceDriver } = await moveBytes(ctx, volume, targetPool, async () => undefined);
+      const { source, sourceDriver } = await moveBytes(ctx, volume, targetPool, () => Promise.resolve());
       await sourceDriver.deleteVolume(source);
       return async (tx) => {
         await tx.updateVolume(volume.id, { migrationStatus: 'success' });

@@ -140,7 +140,7 @@ export const snapshotHandlers: HandlerRegistry = {
   'snapshot.delete': {
     async run({ task, store, pools }) {
       const snap = await store.getSnapshot(task.resourceId);
-      if (!snap) return async () => ({ alreadyGone: true });
+      if (!snap) return () => Promise.resolve({ alreadyGone: true });
       const volume = await mustGetVolume(store, snap.volumeId);
       await pools.driver(volume.poolId).deleteSnapshot(snapshotRef(snap, volume));
       return async (tx) => {

@@ -63,7 +63,7 @@ async function place(ctx: EngineContext, input: CreateVolumeInput, kind: VolumeK
     if (snap.status !== 'available') throw new InvalidStateError({ type: 'snapshot', id: snap.id }, 'create a volume from snapshot', snap.status);
     const parent = await mustGetVolume(store, snap.volumeId);
     if (parent.kind !== kind) throw new InvalidInputError(`snapshot ${snap.id} is of a ${parent.kind} volume`, 'kind');
-    await pools.require(parent.poolId, 'createFromSnapshot', 'creating volumes from snapshots');
+    pools.require(parent.poolId, 'createFromSnapshot', 'creating volumes from snapshots');
     return { action: 'createFromSnapshot', poolId: parent.poolId, driverSource: { snapshot: snapshotRef(snap, parent) }, minSize: snap.sizeBytes };
   }
   if (source && 'volumeId' in source) {

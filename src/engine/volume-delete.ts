@@ -76,7 +76,7 @@ export const deleteHandlers: HandlerRegistry = {
   'volume.delete': {
     async run({ task, store, pools }) {
       const volume = await store.getVolume(task.resourceId);
-      if (!volume) return async () => ({ alreadyGone: true });
+      if (!volume) return () => Promise.resolve({ alreadyGone: true });
       const driver = pools.driver(volume.poolId);
       if (task.params.force === true) {
         for (const a of await store.listAttachments(volume.id)) {

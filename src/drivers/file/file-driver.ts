@@ -218,7 +218,7 @@ export class FileDriver extends DriverBase {
     const dir = path.join(this.root, VOLUMES_DIR);
     const entries = (await fs.readdir(dir, { withFileTypes: true }))
       .filter((e) => e.isFile() || e.isDirectory())
-      .map((e) => ({ name: e.name, kind: (e.isDirectory() ? 'file' : 'block') as VolumeKind }))
+      .map((e): { name: string; kind: VolumeKind } => ({ name: e.name, kind: e.isDirectory() ? 'file' : 'block' }))
       .sort((a, b) => a.name.localeCompare(b.name))
       .filter((e) => pageToken === undefined || e.name > pageToken);
     const page = entries.slice(0, limit);

@@ -15,9 +15,9 @@ export interface TaskContext {
   readonly pools: PoolRegistry;
   readonly images: ImageStore;
   /** Records progress 0–100 (throttled). */
-  progress(percent: number): void;
+  readonly progress: (percent: number) => void;
   /** Persists how far multi-step work got, so a resumed task continues from there. */
-  checkpoint(data: Readonly<Record<string, unknown>>, apply?: (tx: StoreTx) => Promise<void>): Promise<void>;
+  readonly checkpoint: (data: Readonly<Record<string, unknown>>, apply?: (tx: StoreTx) => Promise<void>) => Promise<void>;
 }
 
 export type Commit = (tx: StoreTx) => Promise<Readonly<Record<string, unknown>> | void>;

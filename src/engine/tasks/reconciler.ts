@@ -56,7 +56,7 @@ export class Reconciler {
     const resumed: string[] = [];
     const failed: string[] = [];
     for (const task of await this.abandonedTasks(takeOverAll)) {
-      if (task.attempts >= this.runner.maxAttempts) {
+      if (task.attempts >= this.runner.maxInterruptions) {
         await this.runner.finishWithError(task, `interrupted ${task.attempts} times; giving up`);
         failed.push(task.id);
         continue;

@@ -16,6 +16,8 @@ export interface RunnerOptions {
   readonly maxAttempts?: number;
   readonly backoffMs?: number;
   readonly leaseMs?: number;
+  /** How often a task may be cut off by a crash and resumed before it is failed (a task that kills its process must not loop forever). */
+  readonly maxInterruptions?: number;
   readonly logger?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -26,6 +28,7 @@ export class TaskRunner {
   readonly maxAttempts: number;
   private readonly backoffMs: number;
   readonly leaseMs: number;
+  readonly maxInterruptions: number;
   private readonly running = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
@@ -44,6 +47,7 @@ export class TaskRunner {
     this.maxAttempts = options.maxAttempts ?? 5;
     this.backoffMs = options.backoffMs ?? 500;
     this.leaseMs = options.leaseMs ?? 30_000;
+    this.maxInterruptions = options.maxInterruptions ?? 20;
   }
 
   start(): void {

@@ -32,7 +32,7 @@ export class SqliteStore extends SqlStore {
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
     if (error) {
       await db.destroy();
-      throw error instanceof Error ? error : new Error(String(error));
+      throw error instanceof Error ? error : new Error('database migration failed', { cause: error });
     }
     return new SqliteStore(db);
   }
