@@ -283,4 +283,50 @@ describe('engine on a real file pool', () => {
     expect((await v.engine.getVolume(vol.id)).status).toBe('available');
     await expect(v.engine.migrateVolume(vol.id, { pool: 'fast' })).rejects.toBeInstanceOf(UnsupportedError);
   });
+
+  it('extends attached volumes online, waiting for the node when asked', async () => {
+    const vol = await readyVolume('online', MiB);
+    const att = await v.engine.attachVolume(vol.id, { node: 'n1' });
+    await v.settle(att);
+    await v.settle(await v.engine.extendVolume(vol.id, 2 * MiB));
+    expect((await v.engine.getVolume(vol.id)).status).toBe('in-use');
+    await v.settle(await v.engine.extendVolume(vol.id, 3 * MiB, { awaitCompletion: true }));
+    const waiting = await v.engine.getVolume(vol.id);
+    expect([waiting.status, waiting.sizeBytes]).toEqual(['extending', 3 * MiB]);
+    expect((await fs.stat(await v.fileOf(vol.id))).size).toBe(3 * MiB);
+    const done = await v.engine.completeExtend(vol.id, true);
+    expect(done.status).toBe('in-use');
+    await expect(v.engine.completeExtend(vol.id, true)).rejects.toBeInstanceOf(InvalidStateError);
+  });
+
+  it('force delete detaches and removes snapshots; force detach works from any status', async () => {
+    const vol = await readyVolume('doomed', MiB);
+    await v.settle(await v.engine.attachVolume(vol.id, { node: 'n1' }));
+    await v.settle(await v.engine.createSnapshot(vol.id, { name: 's', force: true }));
+    await expect(v.engine.createSnapshot(vol.id, { name: 's2' })).rejects.toThrow(/use force/);
+    const file = await v.fileOf(vol.id);
+    await v.settle(await v.engine.deleteVolume(vol.id, { force: true }));
+    await expect(v.engine.getVolume(vol.id)).rejects.toThrow(/not found/);
+    await expect(fs.stat(file)).rejects.toThrow();
+    expect((await v.store.listSnapshots({ volumeId: vol.id })).items).toEqual([]);
+
+    const stuck = await readyVolume('stuck', MiB);
+    const att = await v.engine.attachVolume(stuck.id, { node: 'n1' });
+    await v.settle(att);
+    await v.engine.resetVolumeStatus(stuck.id, { status: 'error' });
+    await expect(v.engine.detachVolume(stuck.id, att.attachment.id)).rejects.toBeInstanceOf(InvalidStateError);
+    await v.settle(await v.engine.detachVolume(stuck.id, att.attachment.id, { force: true }));
+    expect((await v.engine.getVolume(stuck.id)).status).toBe('available');
+  });
+
+  it('reserves and unreserves synchronously', async () => {
+    const vol = await readyVolume('r', MiB);
+    expect((await v.engine.reserveVolume(vol.id)).status).toBe('reserved');
+    await expect(v.engine.reserveVolume(vol.id)).rejects.toThrow(/status is reserved/);
+    await v.settle(await v.engine.attachVolume(vol.id, { node: 'n1' }));
+    expect((await v.engine.getVolume(vol.id)).status).toBe('in-use');
+    const other = await readyVolume('u', MiB);
+    await v.engine.reserveVolume(other.id);
+    expect((await v.engine.unreserveVolume(other.id)).status).toBe('available');
+  });
 });
