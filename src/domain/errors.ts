@@ -41,7 +41,7 @@ export class InvalidStateError extends VolumedError {
   readonly currentStatus: string;
   constructor(resource: ResourceRef, action: string, currentStatus: string, detail?: string) {
     super(
-      `cannot ${action} ${resource.type} ${resource.id}: status is ${currentStatus}` + (detail ? ` (${detail})` : ''),
+      `cannot ${action}: ${resource.type} ${resource.id} has status ${currentStatus}` + (detail ? ` (${detail})` : ''),
       resource,
     );
     this.currentStatus = currentStatus;

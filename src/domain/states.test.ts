@@ -54,7 +54,7 @@ describe('volume state machine', () => {
             }
             expect(err).toBeInstanceOf(InvalidStateError);
             expect((err as Error).message).toContain('volume v1');
-            expect((err as Error).message).toContain(`status is ${status ?? 'existing'}`);
+            expect((err as Error).message).toContain(`has status ${status ?? 'existing'}`);
           }
         });
       }

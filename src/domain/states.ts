@@ -116,11 +116,11 @@ export function decideVolume(
   const transition = VOLUME_TRANSITIONS[action];
   // A migrating volume is busy whatever its status says; only admin overrides pass.
   if (MIGRATING.includes(migrationStatus) && transition.from !== 'any') {
-    throw new InvalidStateError({ type: 'volume', id: volumeId }, actionLabel(action), current ?? 'existing', `migration is ${migrationStatus}`);
+    throw new InvalidStateError({ type: 'volume', id: volumeId }, `${actionLabel(action)} volume`, current ?? 'existing', `migration is ${migrationStatus}`);
   }
   if (!isAllowedFrom(action, current)) {
     const allowed = transition.from === 'new' ? 'a new volume' : transition.from === 'any' ? 'any status' : transition.from.join(', ');
-    throw new InvalidStateError({ type: 'volume', id: volumeId }, actionLabel(action), current ?? 'existing', `allowed from ${allowed}`);
+    throw new InvalidStateError({ type: 'volume', id: volumeId }, `${actionLabel(action)} volume`, current ?? 'existing', `allowed from ${allowed}`);
   }
   let next: VolumeStatus | null = transition.working;
   if (next === null && transition.success.to === 'status') next = transition.success.status;

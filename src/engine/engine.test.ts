@@ -322,7 +322,7 @@ describe('engine on a real file pool', () => {
   it('reserves and unreserves synchronously', async () => {
     const vol = await readyVolume('r', MiB);
     expect((await v.engine.reserveVolume(vol.id)).status).toBe('reserved');
-    await expect(v.engine.reserveVolume(vol.id)).rejects.toThrow(/status is reserved/);
+    await expect(v.engine.reserveVolume(vol.id)).rejects.toThrow(/has status reserved/);
     await v.settle(await v.engine.attachVolume(vol.id, { node: 'n1' }));
     expect((await v.engine.getVolume(vol.id)).status).toBe('in-use');
     const other = await readyVolume('u', MiB);

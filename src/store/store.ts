@@ -134,6 +134,8 @@ export interface StoreReader {
   provisionedBytes(poolId: string): Promise<number>;
   listEvents(afterIndex: number, limit: number, topics?: readonly EventTopic[]): Promise<readonly VolumedEvent[]>;
   latestIndex(): Promise<number>;
+  countTasksByState(): Promise<Readonly<Record<string, number>>>;
+  countVolumesByStatus(): Promise<Readonly<Record<string, number>>>;
 }
 
 export interface StoreTx extends StoreReader {

@@ -243,6 +243,16 @@ export class SqlReader implements StoreReader {
     }));
   }
 
+  async countTasksByState(): Promise<Readonly<Record<string, number>>> {
+    const rows = await this.db.selectFrom('tasks').select((eb) => ['state', eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  async countVolumesByStatus(): Promise<Readonly<Record<string, number>>> {
+    const rows = await this.db.selectFrom('volumes').select((eb) => ['status', eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
   async latestIndex(): Promise<number> {
     const row = await this.db.selectFrom('counters').select('value').where('name', '=', 'index').executeTakeFirst();
     return Number(row?.value ?? 0);

@@ -1,0 +1,86 @@
+// One Fastify listener for every surface. Routes are thin: validate (schemas),
+// one engine call, translate back; errors are mapped in api/errors.ts.
+
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import ajvFormats from 'ajv-formats';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { Volumed } from '../app/open.js';
+import { handleError } from './errors.js';
+import { installMetrics } from './metrics.js';
+import { attachmentRoutes } from './v1/attachments.js';
+import type { App } from './v1/context.js';
+import { eventRoutes } from './v1/events.js';
+import { imageRoutes } from './v1/images.js';
+import { poolRoutes } from './v1/pools.js';
+import { snapshotRoutes } from './v1/snapshots.js';
+import { taskRoutes } from './v1/tasks.js';
+import { typeRoutes } from './v1/types.js';
+import { volumeRoutes } from './v1/volumes.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface ServerOptions {
+  readonly logger?: FastifyBaseLogger | boolean;
+  readonly version?: string;
+}
+
+export async function buildServer(volumed: Volumed, options: ServerOptions = {}): Promise<App> {
+  const app = Fastify({
+    ...(typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false }),
+    bodyLimit: BODY_LIMIT,
+    // One line per request, written in onResponse below, instead of two.
+    disableRequestLogging: true,
+    ajv: {
+      // Unknown fields are an error, never silently dropped; query strings are coerced.
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+      plugins: [ajvFormats as never],
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  // Image uploads are streamed, not buffered; the handler reads the stream.
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(async (req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` } }));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'volumed native API', version: options.version ?? '0.1.0', description: 'Volumes on real storage: create, attach, snapshot, extend, migrate, adopt, delete.' },
+      servers: [],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+
+  installMetrics(app, volumed);
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  app.get('/healthz', { schema: { tags: ['health'] } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { tags: ['health'] } }, async (_req, reply) => {
+    try {
+      await volumed.store.latestIndex();
+      return { status: 'ready', pools: volumed.pools.ids() };
+    } catch (e) {
+      return reply.status(503).send({ status: 'unavailable', error: (e as Error).message });
+    }
+  });
+
+  await app.register(
+    async (v1) => {
+      const api = v1 as unknown as App;
+      volumeRoutes(api, volumed);
+      attachmentRoutes(api, volumed);
+      snapshotRoutes(api, volumed);
+      poolRoutes(api, volumed);
+      typeRoutes(api, volumed);
+      taskRoutes(api, volumed);
+      imageRoutes(api, volumed);
+      eventRoutes(api, volumed);
+      api.get('/openapi.json', { schema: { tags: ['docs'] } }, async () => app.swagger());
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,45 @@
+// What the v1 routes share: the typed Fastify instance, blocking reads, and
+// the shape of an accepted (asynchronous) request.
+
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Volumed } from '../../app/open.js';
+import type { Task } from '../../domain/types.js';
+import { MAX_WAIT_MS, parseDuration } from '../durations.js';
+
+export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export const INDEX_HEADER = 'X-Volumed-Index';
+const DEFAULT_BLOCK_MS = 60_000;
+
+/** Aborts when the client goes away, so a blocking query stops waiting for nobody. */
+export function clientGone(req: FastifyRequest): AbortSignal {
+  const ac = new AbortController();
+  req.raw.once('close', () => ac.abort());
+  return ac.signal;
+}
+
+/** Runs `read` once the store has passed `index` (if given), and sets the index header. */
+export async function blocking<T>(
+  volumed: Volumed,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  query: { index?: number | undefined; wait?: string | undefined },
+  read: () => Promise<T>,
+): Promise<T> {
+  if (query.index !== undefined) {
+    const waitMs = query.wait !== undefined ? parseDuration(query.wait, 'wait') : DEFAULT_BLOCK_MS;
+    await volumed.store.waitForIndex(query.index, waitMs, clientGone(req));
+  }
+  const index = await volumed.store.latestIndex();
+  const result = await read();
+  void reply.header(INDEX_HEADER, String(index));
+  return result;
+}
+
+/** With `wait`, holds the answer until the task has ended (bounded). */
+export async function settle(volumed: Volumed, req: FastifyRequest, task: Task, wait: boolean | undefined): Promise<Task> {
+  if (!wait) return task;
+  return volumed.engine.waitForTask(task.id, MAX_WAIT_MS, clientGone(req));
+}

@@ -1,0 +1,44 @@
+// GET /api/v1/events: a server-sent event stream of the event log, from a
+// given index on (`?index=N`), optionally limited to topics.
+
+import type { Volumed } from '../../app/open.js';
+import type { EventTopic } from '../../domain/types.js';
+import { clientGone, type App } from './context.js';
+import { EventsQuery } from './schemas.js';
+
+const HEARTBEAT_MS = 15_000;
+const BATCH = 500;
+
+export function eventRoutes(app: App, volumed: Volumed): void {
+  const { store } = volumed;
+
+  app.get('/events', { schema: { tags: ['events'], summary: 'Server-sent events from index N on', querystring: EventsQuery } }, async (req, reply) => {
+    const topics = req.query.topic as EventTopic[] | undefined;
+    let after = req.query.index ?? (await store.latestIndex());
+    const gone = clientGone(req);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-volumed-index': String(after) });
+    res.write(': volumed event stream\n\n');
+    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    try {
+      while (!gone.aborted) {
+        // Read the index first: anything committed after it wakes the wait below.
+        const seen = await store.latestIndex();
+        const events = await store.listEvents(after, BATCH, topics);
+        for (const e of events) {
+          res.write(`id: ${e.index}\nevent: ${e.topic}.${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        }
+        const last = events.at(-1);
+        if (last) after = last.index;
+        if (events.length === BATCH) continue;
+        await store.waitForIndex(seen, HEARTBEAT_MS, gone);
+      }
+    } catch (err) {
+      req.log.warn({ err }, 'event stream ended');
+    } finally {
+      clearInterval(heartbeat);
+      res.end();
+    }
+  });
+}

@@ -1,0 +1,122 @@
+// /api/v1/volumes: create, list, read, update, delete, and the actions.
+
+import { InvalidInputError } from '../../domain/errors.js';
+import type { Image, Volume } from '../../domain/types.js';
+import type { Volumed } from '../../app/open.js';
+import { blocking, settle, type App } from './context.js';
+import {
+  ACTION_BODIES,
+  ActionQuery,
+  BlockingQuery,
+  CreateVolumeBody,
+  CreateVolumeQuery,
+  DeleteVolumeQuery,
+  IdParams,
+  ListVolumesQuery,
+  ManageVolumeBody,
+  UpdateVolumeBody,
+} from './schemas.js';
+
+function labelFilter(pairs: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!pairs?.length) return undefined;
+  return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+}
+
+export function volumeRoutes(app: App, volumed: Volumed): void {
+  const { engine } = volumed;
+  const reread = (id: string): Promise<Volume | null> => engine.getVolume(id).catch(() => null);
+
+  app.post('/volumes', { schema: { tags: ['volumes'], summary: 'Create a volume (202 + task; 201 when ?wait=true)', body: CreateVolumeBody, querystring: CreateVolumeQuery } }, async (req, reply) => {
+    const { accessMode, accessModes, ...rest } = req.body;
+    if (accessMode && accessModes) throw new InvalidInputError('give accessMode or accessModes, not both', 'accessMode');
+    const modes = accessModes ?? (accessMode ? [accessMode] : undefined);
+    const accepted = await engine.createVolume({
+      ...rest,
+      ...(modes ? { accessModes: modes.map((m) => ({ accessMode: m.accessMode, attachmentMode: m.attachmentMode ?? 'filesystem' })) } : {}),
+    });
+    if (!req.query.wait) return reply.status(202).send({ volume: accepted.resource, task: accepted.task });
+    const task = await settle(volumed, req, accepted.task, true);
+    return reply.status(201).send({ volume: await reread(accepted.resource.id), task });
+  });
+
+  app.get('/volumes', { schema: { tags: ['volumes'], summary: 'List volumes (keyset pages; blocking with index/wait)', querystring: ListVolumesQuery } }, async (req, reply) => {
+    const q = req.query;
+    const labels = labelFilter(q.label);
+    const typeId = q.type !== undefined ? ((await volumed.store.getType(q.type))?.id ?? q.type) : undefined;
+    const page = await blocking(volumed, req, reply, q, () =>
+      engine.listVolumes({
+        ...(q.namespace !== undefined ? { namespace: q.namespace } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.pool !== undefined ? { poolId: q.pool } : {}),
+        ...(q.namePrefix !== undefined ? { namePrefix: q.namePrefix } : {}),
+        ...(labels ? { labels } : {}),
+        ...(q.createdAfter !== undefined ? { createdAfter: q.createdAfter } : {}),
+        ...(q.createdBefore !== undefined ? { createdBefore: q.createdBefore } : {}),
+        ...(q.sort !== undefined ? { sort: q.sort } : {}),
+        ...(q.direction !== undefined ? { direction: q.direction } : {}),
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
+        ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+        ...(typeId !== undefined ? { typeId } : {}),
+      }),
+    );
+    return { volumes: page.items, nextCursor: page.nextCursor };
+  });
+
+  app.get('/volumes/:id', { schema: { tags: ['volumes'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
+    const volume = await blocking(volumed, req, reply, req.query, () => engine.getVolume(req.params.id));
+    return { volume };
+  });
+
+  app.patch('/volumes/:id', { schema: { tags: ['volumes'], summary: 'Update names, labels, flags and metadata', params: IdParams, body: UpdateVolumeBody } }, async (req) => {
+    return { volume: await engine.updateVolume(req.params.id, req.body) };
+  });
+
+  app.delete('/volumes/:id', { schema: { tags: ['volumes'], params: IdParams, querystring: DeleteVolumeQuery } }, async (req, reply) => {
+    const accepted = await engine.deleteVolume(req.params.id, { cascade: req.query.cascade ?? false, force: req.query.force ?? false });
+    const task = await settle(volumed, req, accepted.task, req.query.wait);
+    return reply.status(req.query.wait ? 200 : 202).send({ volume: req.query.wait ? await reread(req.params.id) : accepted.resource, task });
+  });
+
+  app.post('/volumes/manage', { schema: { tags: ['adoption'], summary: 'Adopt an existing storage object', body: ManageVolumeBody, querystring: ActionQuery } }, async (req, reply) => {
+    const accepted = await engine.manageVolume(req.body);
+    const task = await settle(volumed, req, accepted.task, req.query.wait);
+    return reply.status(req.query.wait ? 201 : 202).send({ volume: req.query.wait ? await reread(accepted.resource.id) : accepted.resource, task });
+  });
+
+  for (const [action, body] of Object.entries(ACTION_BODIES)) {
+    app.post(`/volumes/:id/${action}`, { schema: { tags: ['volume actions'], params: IdParams, body, querystring: ActionQuery } }, async (req, reply) => {
+      const id = (req.params).id;
+      const b = req.body as Record<string, unknown>;
+      const wait = (req.query).wait;
+      const synchronous = async (volume: Promise<Volume>): Promise<unknown> => ({ volume: await volume });
+      switch (action) {
+        case 'reserve':
+          return synchronous(engine.reserveVolume(id));
+        case 'unreserve':
+          return synchronous(engine.unreserveVolume(id));
+        case 'reset-status':
+          return synchronous(engine.resetVolumeStatus(id, b));
+        case 'complete-extend':
+          return synchronous(engine.completeExtend(id, b.error !== true));
+      }
+      const accepted =
+        action === 'extend'
+          ? await engine.extendVolume(id, Number(b.newSizeBytes), { awaitCompletion: b.awaitCompletion === true })
+          : action === 'revert'
+            ? await engine.revertVolume(id, String(b.snapshotId))
+            : action === 'retype'
+              ? await engine.retypeVolume(id, { type: String(b.type), ...(b.migrationPolicy ? { migrationPolicy: b.migrationPolicy as 'never' | 'on-demand' } : {}) })
+              : action === 'migrate'
+                ? await engine.migrateVolume(id, typeof b.pool === 'string' ? { pool: b.pool } : {})
+                : action === 'unmanage'
+                  ? await engine.unmanageVolume(id)
+                  : action === 'upload-image'
+                    ? await engine.uploadVolumeToImage(id, { imageName: String(b.imageName) })
+                    : await engine.reimageVolume(id, String(b.imageId));
+      const task = await settle(volumed, req, accepted.task, wait);
+      const image = 'image' in accepted ? (accepted.image as Image) : undefined;
+      const extra = image ? { image: wait ? await volumed.store.getImage(image.id) : image } : {};
+      return reply.status(wait ? 200 : 202).send({ volume: wait ? await reread(id) : accepted.resource, task, ...extra });
+    });
+  }
+}

@@ -1,0 +1,47 @@
+// Human sizes in and out, and plain tables for the terminal.
+
+const UNITS: Readonly<Record<string, number>> = {
+  b: 1,
+  k: 1000,
+  kb: 1000,
+  m: 1000 ** 2,
+  mb: 1000 ** 2,
+  g: 1000 ** 3,
+  gb: 1000 ** 3,
+  t: 1000 ** 4,
+  tb: 1000 ** 4,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** "10GiB", "512 MiB", "1.5G", "4096" (bytes) → bytes. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = UNITS[(m?.[2] ?? '').toLowerCase() || 'b'];
+  if (!m || unit === undefined) throw new Error(`not a size: ${JSON.stringify(text)} (try 10GiB, 512MiB or a number of bytes)`);
+  const bytes = Math.round(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`not a positive size: ${JSON.stringify(text)}`);
+  return bytes;
+}
+
+export function formatSize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  const text = i === 0 ? String(value) : value >= 100 || Number.isInteger(value) ? value.toFixed(0) : value.toFixed(1);
+  return `${text} ${units[i] ?? 'B'}`;
+}
+
+export function table(rows: readonly Record<string, unknown>[], columns: readonly string[]): string {
+  const text = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const cells = rows.map((r) => columns.map((c) => text(r[c])));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]?.length ?? 0)));
+  const line = (values: readonly string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The `volumed` command: `serve` runs the server; every other command talks to
+// a server over HTTP (--server, or VOLUMED_ADDR).
+
+import { Command } from 'commander';
+import { ConfigError } from '../config/config.js';
+import { imageCommand, poolCommand, snapshotCommand, taskCommand, typeCommand } from './commands/others.js';
+import { volumeCommand } from './commands/volume.js';
+import { serve } from './serve.js';
+
+const program = new Command('volumed')
+  .description('volumed: volumes on real storage')
+  .option('--server <url>', 'volumed server', process.env.VOLUMED_ADDR ?? 'http://127.0.0.1:8776')
+  .option('--json', 'machine-readable output', false)
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the server (embedded SQLite and a local file pool by default)')
+  .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8776)')
+  .option('--data-dir <dir>', 'where state and the default pool live (default ./.volumed)')
+  .option('--config <file>', 'YAML config: pools, types, quotas')
+  .action(async (o: { listen?: string; dataDir?: string; config?: string }) => {
+    try {
+      await serve({ listen: o.listen, dataDir: o.dataDir, config: o.config });
+    } catch (e) {
+      process.stderr.write(`volumed: ${e instanceof ConfigError ? e.message : (e as Error).message}\n`);
+      process.exit(1);
+    }
+  });
+
+program.addCommand(volumeCommand());
+program.addCommand(snapshotCommand());
+program.addCommand(poolCommand());
+program.addCommand(typeCommand());
+program.addCommand(taskCommand());
+program.addCommand(imageCommand());
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,69 @@
+// How CLI commands answer: a table or a record for people, JSON for scripts,
+// and a progress bar on a terminal while a task runs.
+
+import { SingleBar } from 'cli-progress';
+import type { Task, Volume } from '../domain/types.js';
+import { ApiError, VolumedClient } from './client.js';
+import { formatSize, table } from './format.js';
+
+export interface GlobalOptions {
+  readonly server: string;
+  readonly json: boolean;
+}
+
+export function client(opts: GlobalOptions): VolumedClient {
+  return new VolumedClient(opts.server);
+}
+
+export function print(opts: GlobalOptions, value: unknown, human: () => string): void {
+  process.stdout.write((opts.json ? JSON.stringify(value, null, 2) : human()) + '\n');
+}
+
+export function record(obj: Readonly<Record<string, unknown>>): string {
+  const width = Math.max(...Object.keys(obj).map((k) => k.length));
+  return Object.entries(obj)
+    .map(([k, v]) => `${k.padEnd(width)}  ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean)}`)
+    .join('\n');
+}
+
+export function volumeRow(v: Volume): Record<string, unknown> {
+  return { id: v.id, name: v.name, size: formatSize(v.sizeBytes), status: v.status, attach: v.attachStatus, pool: v.poolId, kind: v.kind, namespace: v.namespace };
+}
+
+export const VOLUME_COLUMNS = ['id', 'name', 'size', 'status', 'attach', 'pool', 'kind', 'namespace'];
+
+export function volumeTable(volumes: readonly Volume[]): string {
+  return table(volumes.map(volumeRow), VOLUME_COLUMNS);
+}
+
+/** Follows a task to its end, with a progress bar when stderr is a terminal. Throws if it failed. */
+export async function follow(opts: GlobalOptions, task: Task): Promise<Task> {
+  const api = client(opts);
+  const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ format: `${task.operation} [{bar}] {percentage}% {state}`, stream: process.stderr, hideCursor: true }) : undefined;
+  bar?.start(100, task.progress, { state: task.state });
+  let current = task;
+  try {
+    while (current.state === 'queued' || current.state === 'running') {
+      // Short waits so that progress shows while the task runs.
+      const next = await api.getTask(current.id, '1s');
+      if (next.progress !== current.progress || next.state !== current.state) bar?.update(next.progress, { state: next.state });
+      current = next;
+    }
+    bar?.update(current.state === 'success' ? 100 : current.progress, { state: current.state });
+  } finally {
+    bar?.stop();
+  }
+  if (current.state === 'error') throw new ApiError(0, 'task_failed', `task ${current.id} (${current.operation}) failed: ${current.error ?? 'unknown error'}`);
+  return current;
+}
+
+/** Runs a command body; prints errors plainly and exits non-zero. */
+export async function run(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    const message = e instanceof ApiError ? `error: ${e.message}${e.status ? ` (HTTP ${e.status})` : ''}` : `error: ${(e as Error).message}`;
+    process.stderr.write(message + '\n');
+    process.exitCode = e instanceof ApiError && e.status === 0 && e.code === 'unreachable' ? 3 : 1;
+  }
+}

@@ -1,0 +1,83 @@
+// `volumed serve`: config → data dir → engine (recovery first) → HTTP listener.
+
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { pino } from 'pino';
+import { openVolumed, type Volumed } from '../app/open.js';
+import { buildServer } from '../api/server.js';
+import { loadConfig, type ConfigOverrides, type ServerConfig } from '../config/config.js';
+
+/** One server per data dir: SQLite is embedded, and task recovery assumes it owns every running task. */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lock = path.join(dataDir, 'volumed.pid');
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    const pid = Number(await fs.readFile(lock, 'utf8'));
+    if (pid && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        throw new Error(`data dir ${dataDir} is in use by volumed pid ${pid}`);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      }
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await fs.writeFile(lock, String(process.pid));
+  return () => fs.rm(lock, { force: true });
+}
+
+async function syncTypes(volumed: Volumed, config: ServerConfig): Promise<void> {
+  for (const t of config.types) {
+    const existing = await volumed.store.getType(t.name);
+    const fields = { description: t.description ?? '', extraSpecs: t.extraSpecs ?? {} };
+    if (existing) await volumed.engine.updateType(existing.id, fields);
+    else await volumed.engine.createType({ name: t.name, ...fields });
+  }
+}
+
+export async function serve(flags: ConfigOverrides): Promise<void> {
+  const config = await loadConfig(flags);
+  const logger = pino({ level: config.logLevel, base: { service: 'volumed' } });
+  const unlock = await lockDataDir(config.dataDir);
+  const volumed = await openVolumed({
+    dataDir: config.dataDir,
+    pools: config.pools,
+    runner: { concurrency: config.taskConcurrency, logger: (msg, fields) => logger.info(fields ?? {}, msg) },
+    ...(config.quotaDefaults ? { quotaDefaults: config.quotaDefaults } : {}),
+  });
+  await syncTypes(volumed, config);
+  const recovery = await volumed.engine.start();
+  if (recovery.resumed.length || recovery.failed.length || recovery.rolledBack.length) logger.warn(recovery, 'recovered work interrupted by the last stop');
+  void reportOrphansWhenSettled(volumed, recovery.resumed, logger);
+
+  const app = await buildServer(volumed, { logger });
+  const address = await app.listen({ host: config.host, port: config.port });
+  logger.info({ address, dataDir: config.dataDir, pools: volumed.pools.ids() }, 'volumed listening');
+  process.stdout.write(`volumed listening on ${address} (data dir ${config.dataDir})\n`);
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await app.close();
+    await volumed.close();
+    await unlock();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Orphans are judged once resumed work has ended (a resumed create's file has no record yet). */
+async function reportOrphansWhenSettled(volumed: Volumed, resumed: readonly string[], logger: pino.Logger): Promise<void> {
+  try {
+    for (const id of resumed) await volumed.engine.waitForTask(id, 10 * 60_000);
+    const orphans = await volumed.engine.reportOrphans();
+    if (orphans.length) logger.warn({ orphans }, 'storage objects without a volume record (left in place)');
+  } catch (err) {
+    logger.warn({ err }, 'orphan report failed');
+  }
+}
