@@ -3,7 +3,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Command } from 'commander';
 import { formatSize, table } from '../format.js';
 import { client, follow, print, record, run, type GlobalOptions } from '../output.js';
