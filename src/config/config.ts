@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 const PoolSchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }),
-    driver: Type.Union([Type.Literal('file'), Type.Literal('fake')]),
+    driver: Type.Unsafe<'file' | 'fake'>({ type: 'string', enum: ['file', 'fake'] }),
     root: Type.Optional(Type.String({ minLength: 1 })),
     backendName: Type.Optional(Type.String({ minLength: 1 })),
     topology: Type.Optional(Type.Record(Type.String(), Type.String())),
@@ -45,15 +45,7 @@ export const ConfigSchema = Type.Object(
     quotaDefaults: Type.Optional(QuotaDefaultsSchema),
     taskConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
     logLevel: Type.Optional(
-      Type.Union([
-        Type.Literal('fatal'),
-        Type.Literal('error'),
-        Type.Literal('warn'),
-        Type.Literal('info'),
-        Type.Literal('debug'),
-        Type.Literal('trace'),
-        Type.Literal('silent'),
-      ]),
+      Type.Unsafe<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>({ type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
     ),
   },
   { additionalProperties: false },
@@ -86,6 +78,7 @@ function describeError(e: ErrorObject): string {
     const extra = (e.params as { additionalProperty: string }).additionalProperty;
     return `${key ? `${key}.` : ''}${extra}: unknown key`;
   }
+  if (e.keyword === 'enum') return `${key}: must be one of ${(e.params as { allowedValues: string[] }).allowedValues.join(', ')}`;
   if (e.keyword === 'required') return `${key ? `${key}.` : ''}${(e.params as { missingProperty: string }).missingProperty}: is required`;
   return `${key || '(top level)'}: ${e.message ?? 'is invalid'}`;
 }
