@@ -63,7 +63,7 @@ describe('native API lists and watching', () => {
     const controller = new AbortController();
     const res = await fetch(`${s.url}/api/v1/events?index=${start}&topic=volume`, { signal: controller.signal });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const reader = res.body?.getReader();
+    const reader = (res.body as ReadableStream<Uint8Array> | null)?.getReader();
     if (!reader) throw new Error('no body');
     const created = await s.api<{ volume: Volume }>('POST', '/api/v1/volumes', { name: 'streamed', sizeBytes: 1024 });
     const events: VolumedEvent[] = [];
@@ -72,7 +72,7 @@ describe('native API lists and watching', () => {
     const deadline = Date.now() + 10_000;
     while (!events.some((e) => e.type === 'updated' && e.key === created.body.volume.id && (e.payload as { status?: string }).status === 'available')) {
       if (Date.now() > deadline) throw new Error(`no events for ${created.body.volume.id}: ${buffer}`);
-      const { value, done }: { value?: Uint8Array; done: boolean } = await reader.read();
+      const { value, done } = await reader.read();
       if (done) break;
       buffer += decoder.decode(value, { stream: true });
       for (const block of buffer.split('\n\n').slice(0, -1)) {
