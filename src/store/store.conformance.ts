@@ -204,6 +204,18 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       });
       expect(await store.usage('q')).toEqual({ volumes: 2, gigabytes: 4, snapshots: 1 });
       expect(await store.provisionedBytes('p1')).toBe(3 * 1024 ** 3 + 1);
+      // Totals follow resizes, moves between pools, and deletions.
+      const [big, small] = (await store.listVolumes({ namespace: 'q', sort: 'sizeBytes', direction: 'desc' })).items;
+      await store.transact((tx) => tx.updateVolume(big?.id ?? '', { sizeBytes: 5 * 1024 ** 3, poolId: 'p2' }));
+      expect(await store.provisionedBytes('p1')).toBe(1);
+      expect(await store.provisionedBytes('p2')).toBe(5 * 1024 ** 3);
+      const snap = (await store.listSnapshots({ namespace: 'q' })).items[0];
+      await store.transact(async (tx) => {
+        await tx.deleteSnapshot(snap?.id ?? '');
+        await tx.deleteVolume(small?.id ?? '');
+      });
+      expect(await store.usage('q')).toEqual({ volumes: 1, gigabytes: 5, snapshots: 0 });
+      expect(await store.provisionedBytes('p1')).toBe(0);
       expect(await store.getQuota('q')).toEqual({ namespace: 'q', volumes: 5, gigabytes: 10, snapshots: 1 });
     });
 

@@ -214,17 +214,12 @@ export class SqlReader implements StoreReader {
   }
 
   async usage(namespace: string): Promise<Usage> {
-    const v = await this.db
-      .selectFrom('volumes')
-      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('size_bytes').as('bytes')])
-      .where('namespace', '=', namespace)
-      .executeTakeFirst();
-    const s = await this.db.selectFrom('snapshots').select((eb) => eb.fn.countAll<number>().as('n')).where('namespace', '=', namespace).executeTakeFirst();
-    return { volumes: Number(v?.n ?? 0), gigabytes: Math.ceil(Number(v?.bytes ?? 0) / GiB), snapshots: Number(s?.n ?? 0) };
+    const row = await this.db.selectFrom('usage').selectAll().where('scope', '=', 'namespace').where('key', '=', namespace).executeTakeFirst();
+    return { volumes: Number(row?.volumes ?? 0), gigabytes: Math.ceil(Number(row?.bytes ?? 0) / GiB), snapshots: Number(row?.snapshots ?? 0) };
   }
 
   async provisionedBytes(poolId: string): Promise<number> {
-    const row = await this.db.selectFrom('volumes').select((eb) => eb.fn.sum<number>('size_bytes').as('bytes')).where('pool_id', '=', poolId).executeTakeFirst();
+    const row = await this.db.selectFrom('usage').select('bytes').where('scope', '=', 'pool').where('key', '=', poolId).executeTakeFirst();
     return Number(row?.bytes ?? 0);
   }
 

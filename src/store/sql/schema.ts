@@ -94,6 +94,15 @@ export interface EventsTable {
   payload: string;
 }
 
+/** Running totals per namespace and per pool, kept by the writer, so quota and capacity checks do not sum whole tables. */
+export interface UsageTable {
+  scope: 'namespace' | 'pool';
+  key: string;
+  volumes: number;
+  bytes: number;
+  snapshots: number;
+}
+
 export interface CountersTable {
   name: string;
   value: number;
@@ -111,6 +120,7 @@ export interface Database {
   quotas: QuotasTable;
   events: EventsTable;
   counters: CountersTable;
+  usage: UsageTable;
 }
 
 // Migrations are append-only: a released one is never edited.
@@ -238,6 +248,15 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createTable('counters').addColumn('name', 'varchar(64)', (c) => c.primaryKey()).addColumn('value', 'bigint', (c) => c.notNull()).execute();
       await sql`insert into counters (name, value) values ('index', 0)`.execute(db);
+      await db.schema
+        .createTable('usage')
+        .addColumn('scope', 'varchar(16)', (c) => c.notNull())
+        .addColumn('key', 'varchar(255)', (c) => c.notNull())
+        .addColumn('volumes', 'bigint', (c) => c.notNull())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .addColumn('snapshots', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('usage_pk', ['scope', 'key'])
+        .execute();
     },
   },
 };

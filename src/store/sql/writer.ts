@@ -56,6 +56,31 @@ export class SqlTx extends SqlReader implements StoreTx {
       .execute();
   }
 
+  // ---- usage totals ----
+
+  private async addUsage(scope: 'namespace' | 'pool', key: string, delta: { volumes?: number; bytes?: number; snapshots?: number }): Promise<void> {
+    const volumes = delta.volumes ?? 0;
+    const bytes = delta.bytes ?? 0;
+    const snapshots = delta.snapshots ?? 0;
+    if (!volumes && !bytes && !snapshots) return;
+    await this.db
+      .insertInto('usage')
+      .values({ scope, key, volumes, bytes, snapshots })
+      .onConflict((oc) =>
+        oc.columns(['scope', 'key']).doUpdateSet((eb) => ({
+          volumes: eb('usage.volumes', '+', volumes),
+          bytes: eb('usage.bytes', '+', bytes),
+          snapshots: eb('usage.snapshots', '+', snapshots),
+        })),
+      )
+      .execute();
+  }
+
+  private async countVolume(v: Pick<Volume, 'namespace' | 'poolId' | 'sizeBytes'>, sign: 1 | -1): Promise<void> {
+    await this.addUsage('namespace', v.namespace, { volumes: sign, bytes: sign * v.sizeBytes });
+    await this.addUsage('pool', v.poolId, { volumes: sign, bytes: sign * v.sizeBytes });
+  }
+
   // ---- volumes ----
 
   private volumeColumns(v: Volume): Database['volumes'] {
@@ -87,6 +112,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     const v: Volume = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
     await this.db.insertInto('volumes').values(this.volumeColumns(v)).execute();
     await this.writeLabels(v);
+    await this.countVolume(v, 1);
     await this.emit('volume', 'created', v.id, v.namespace, v as unknown as Record<string, unknown>);
     return v;
   }
@@ -113,6 +139,10 @@ export class SqlTx extends SqlReader implements StoreTx {
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`volume ${id} was changed by another request; try again`, ref);
     if (patch.labels) await this.writeLabels(next);
+    if (next.sizeBytes !== current.sizeBytes || next.poolId !== current.poolId) {
+      await this.countVolume(current, -1);
+      await this.countVolume(next, 1);
+    }
     await this.emit('volume', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
     return next;
   }
@@ -122,6 +152,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     if (!current) throw new NotFoundError('volume', id);
     await this.db.deleteFrom('volume_labels').where('volume_id', '=', id).execute();
     await this.db.deleteFrom('volumes').where('id', '=', id).execute();
+    await this.countVolume(current, -1);
     await this.emit('volume', 'deleted', id, current.namespace, { id });
   }
 
@@ -144,6 +175,7 @@ export class SqlTx extends SqlReader implements StoreTx {
   async insertSnapshot(input: NewSnapshot): Promise<Snapshot> {
     const s: Snapshot = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
     await this.db.insertInto('snapshots').values(this.snapshotColumns(s)).execute();
+    await this.addUsage('namespace', s.namespace, { snapshots: 1 });
     await this.emit('snapshot', 'created', s.id, s.namespace, s as unknown as Record<string, unknown>);
     return s;
   }
@@ -174,6 +206,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     const current = await this.getSnapshot(id);
     if (!current) throw new NotFoundError('snapshot', id);
     await this.db.deleteFrom('snapshots').where('id', '=', id).execute();
+    await this.addUsage('namespace', current.namespace, { snapshots: -1 });
     await this.emit('snapshot', 'deleted', id, current.namespace, { id, volumeId: current.volumeId });
   }
 
