@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../domain/errors.js';
 import type { Quota, Snapshot, Task, Volume } from '../domain/types.js';
 import type { ImageStore } from '../images/image-store.js';
-import type { Store, StoreReader, StoreTx, VolumePatch } from '../store/store.js';
+import type { NewVolume, Store, StoreReader, StoreTx, VolumePatch } from '../store/store.js';
 import type { PoolRegistry } from './pools.js';
 
 export interface EngineContext {
@@ -76,4 +76,33 @@ export async function rollBackVolume(tx: StoreTx, id: string, working: readonly 
   const volume = await tx.getVolume(id);
   if (!volume || !working.includes(volume.status)) return;
   await tx.updateVolume(id, patch);
+}
+
+type VolumeEssentials = Pick<NewVolume, 'id' | 'name' | 'namespace' | 'sizeBytes' | 'status' | 'poolId' | 'kind'>;
+
+/** A new volume record: the essentials, and Cinder's defaults for the rest. */
+export function newVolumeRecord(essentials: VolumeEssentials, rest: Partial<NewVolume> = {}): NewVolume {
+  return {
+    description: '',
+    attachStatus: 'detached',
+    migrationStatus: 'none',
+    previousStatus: null,
+    typeId: null,
+    externalId: null,
+    accessModes: [],
+    mountOptions: [],
+    bootable: false,
+    readonly: false,
+    multiattach: false,
+    labels: {},
+    imageMetadata: {},
+    adminMetadata: {},
+    clusters: [],
+    aclRules: [],
+    source: null,
+    topology: {},
+    lastError: null,
+    ...rest,
+    ...essentials,
+  };
 }

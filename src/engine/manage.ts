@@ -7,7 +7,7 @@ import { decideVolume } from '../domain/states.js';
 import { GiB, roundUpToGiB, type ManageableObject, type Volume, type VolumeKind } from '../domain/types.js';
 import { checkLabels, checkName, checkNamespace } from '../domain/validation.js';
 import type { ManageableCandidate } from '../drivers/driver.js';
-import { enqueue, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueue, mustGetVolume, newVolumeRecord, rollBackVolume, type Accepted, type EngineContext } from './context.js';
 import { volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
 import type { HandlerRegistry } from './tasks/handler.js';
@@ -46,34 +46,12 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
     const managed = (await tx.findVolumesByExternalId(pool.id, [found.externalId])).get(found.externalId);
     if (managed) throw new ConflictError(`${found.externalId} in pool ${pool.id} is already managed as volume ${managed}`, { type: 'volume', id: managed });
     await checkQuota(tx, namespace, { volumes: 1, bytes: sizeBytes }, ctx.quotaDefaults);
-    const volume = await tx.insertVolume({
-      id,
-      name,
-      namespace,
-      description: input.description ?? '',
-      sizeBytes,
-      status: decision.next ?? 'managing',
-      attachStatus: 'detached',
-      migrationStatus: 'none',
-      previousStatus: null,
-      poolId: pool.id,
-      typeId: type?.id ?? null,
-      externalId: found.externalId,
-      kind,
-      accessModes: [],
-      mountOptions: [],
-      bootable: input.bootable ?? false,
-      readonly: false,
-      multiattach: false,
-      labels,
-      imageMetadata: {},
-      adminMetadata: {},
-      clusters: [],
-      aclRules: [],
-      source: null,
-      topology: {},
-      lastError: null,
-    });
+    const volume = await tx.insertVolume(
+      newVolumeRecord(
+        { id, name, namespace, sizeBytes, status: decision.next ?? 'managing', poolId: pool.id, kind },
+        { description: input.description ?? '', typeId: type?.id ?? null, externalId: found.externalId, bootable: input.bootable ?? false, labels },
+      ),
+    );
     const task = await enqueue(tx, { operation: 'volume.manage', namespace, lockKey: id, resourceType: 'volume', resourceId: id, params: { reference: input.reference } });
     return { resource: volume, task };
   });

@@ -10,7 +10,7 @@ import type { AccessModeRequest, AclRule, ContainerCluster, Task, Volume, Volume
 import { checkAccessModes, checkLabels, checkName, checkNamespace, checkSize } from '../domain/validation.js';
 import type { CreateVolumeRequest as DriverCreate } from '../drivers/driver.js';
 import type { StoreReader } from '../store/store.js';
-import { enqueue, mustGetSnapshot, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueue, mustGetSnapshot, mustGetVolume, newVolumeRecord, rollBackVolume, type Accepted, type EngineContext } from './context.js';
 import { snapshotRef, volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
 import { choosePool } from './scheduler.js';
@@ -105,34 +105,26 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
   const decision = decideVolume(placement.action, id, null);
   const result = await ctx.store.transact(async (tx) => {
     await checkQuota(tx, namespace, { volumes: 1, bytes: sizeBytes }, ctx.quotaDefaults);
-    const volume = await tx.insertVolume({
-      id,
-      name,
-      namespace,
-      description: input.description ?? '',
-      sizeBytes,
-      status: decision.next ?? 'creating',
-      attachStatus: 'detached',
-      migrationStatus: 'none',
-      previousStatus: null,
-      poolId: placement.poolId,
-      typeId: type?.id ?? null,
-      externalId: null,
-      kind,
-      accessModes,
-      mountOptions: [...(input.mountOptions ?? [])],
-      bootable: input.bootable ?? false,
-      readonly: input.readonly ?? false,
-      multiattach: input.multiattach ?? typeWantsMultiattach(type),
-      labels,
-      imageMetadata: { ...(input.imageMetadata ?? {}) },
-      adminMetadata: {},
-      clusters: [...(input.clusters ?? [])],
-      aclRules: [...(input.aclRules ?? [])],
-      source: input.source ?? null,
-      topology: { ...(input.topology ?? {}) },
-      lastError: null,
-    });
+    const volume = await tx.insertVolume(
+      newVolumeRecord(
+        { id, name, namespace, sizeBytes, status: decision.next ?? 'creating', poolId: placement.poolId, kind },
+        {
+          description: input.description ?? '',
+          typeId: type?.id ?? null,
+          accessModes,
+          mountOptions: [...(input.mountOptions ?? [])],
+          bootable: input.bootable ?? false,
+          readonly: input.readonly ?? false,
+          multiattach: input.multiattach ?? typeWantsMultiattach(type),
+          labels,
+          imageMetadata: { ...(input.imageMetadata ?? {}) },
+          clusters: [...(input.clusters ?? [])],
+          aclRules: [...(input.aclRules ?? [])],
+          source: input.source ?? null,
+          topology: { ...(input.topology ?? {}) },
+        },
+      ),
+    );
     // A copy reads its source: queue it behind other work on the source.
     const source = placement.driverSource;
     const lockKey = source && 'snapshot' in source ? source.snapshot.volume.id : source && 'volume' in source ? source.volume.id : id;
