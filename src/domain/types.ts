@@ -268,7 +268,7 @@ export interface Image {
   readonly updatedAt: string;
 }
 
-export type EventTopic = 'volume' | 'snapshot' | 'attachment' | 'task' | 'type' | 'pool' | 'image' | 'quota';
+export type EventTopic = 'volume' | 'snapshot' | 'attachment' | 'task' | 'type' | 'pool' | 'image' | 'quota' | 'acl';
 
 export interface VolumedEvent {
   readonly index: number;

@@ -233,5 +233,38 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect((await store.getType(t.id))?.name).toBe('gold');
       await expect(store.transact((tx) => tx.insertType({ id: randomUUID(), name: 'gold', description: '', isPublic: true, extraSpecs: {} }))).rejects.toBeInstanceOf(ConflictError);
     });
+
+    it('keeps ACL policies and tokens, bootstraps once, and stores secrets outside the record', async () => {
+      const now = new Date().toISOString();
+      await store.transact(async (tx) => {
+        await tx.upsertPolicy({ name: 'dev', description: '', rules: [{ namespace: 'dev', capabilities: ['write-volume'] }], createdAt: now });
+        await tx.insertToken({ id: 't1', name: 'ci', policies: ['dev'], management: false, createdAt: now }, 'hash-1');
+        await tx.markAclBootstrapped();
+      });
+      await expect(store.transact((tx) => tx.markAclBootstrapped())).rejects.toBeInstanceOf(ConflictError);
+      expect((await store.findTokenBySecretHash('hash-1'))?.id).toBe('t1');
+      expect(await store.findTokenBySecretHash('nope')).toBeUndefined();
+      expect((await store.listPolicies()).map((p) => p.name)).toEqual(['dev']);
+      const events = await store.listEvents(0, 100, ['acl']);
+      expect(JSON.stringify(events)).not.toContain('hash-1');
+      await store.transact((tx) => tx.deleteToken('t1'));
+      expect(await store.getToken('t1')).toBeUndefined();
+
+      const v = await store.transact((tx) => tx.insertVolume(newVolume({ namespace: 'dev' })));
+      await store.transact((tx) => tx.setVolumeSecrets(v.id, 'ciphertext'));
+      expect(await store.getVolumeSecrets(v.id)).toBe('ciphertext');
+      expect(JSON.stringify(await store.getVolume(v.id))).not.toContain('ciphertext');
+    });
+
+    it('filters lists to a set of namespaces and lists the namespaces in use', async () => {
+      await store.transact(async (tx) => {
+        await tx.insertVolume(newVolume({ namespace: 'a' }));
+        await tx.insertVolume(newVolume({ namespace: 'b' }));
+        await tx.insertVolume(newVolume({ namespace: 'c' }));
+      });
+      expect((await store.listVolumes({ namespaces: ['a', 'c'] })).items.map((v) => v.namespace).sort()).toEqual(['a', 'c']);
+      expect((await store.listVolumes({ namespaces: [] })).items).toEqual([]);
+      expect(await store.listNamespaces()).toEqual(['a', 'b', 'c']);
+    });
   });
 }

@@ -3,6 +3,7 @@
 // store.conformance.ts. Every write happens inside `transact`, gets the
 // transaction's index, and appends events with it.
 
+import type { AclToken, Policy } from '../domain/acl.js';
 import type {
   Attachment,
   EventTopic,
@@ -51,6 +52,8 @@ export type SortDirection = 'asc' | 'desc';
 
 export interface VolumeQuery {
   readonly namespace?: string;
+  /** Only these namespaces (what a token may see); an empty list matches nothing. */
+  readonly namespaces?: readonly string[];
   readonly status?: readonly VolumeStatus[];
   readonly poolId?: string;
   readonly typeId?: string;
@@ -67,6 +70,7 @@ export interface VolumeQuery {
 
 export interface SnapshotQuery {
   readonly namespace?: string;
+  readonly namespaces?: readonly string[];
   readonly volumeId?: string;
   readonly status?: readonly SnapshotStatus[];
   readonly limit?: number;
@@ -75,6 +79,7 @@ export interface SnapshotQuery {
 
 export interface TaskQuery {
   readonly namespace?: string;
+  readonly namespaces?: readonly string[];
   readonly state?: readonly TaskState[];
   readonly resourceId?: string;
   readonly limit?: number;
@@ -83,6 +88,7 @@ export interface TaskQuery {
 
 export interface ImageQuery {
   readonly namespace?: string;
+  readonly namespaces?: readonly string[];
   readonly limit?: number;
   readonly cursor?: string;
 }
@@ -135,6 +141,16 @@ export interface StoreReader {
   listEvents(afterIndex: number, limit: number, topics?: readonly EventTopic[]): Promise<readonly VolumedEvent[]>;
   latestIndex(): Promise<number>;
   countTasksByState(): Promise<Readonly<Record<string, number>>>;
+  /** Every namespace that holds anything (volumes, snapshots, images) or has a quota. */
+  listNamespaces(): Promise<readonly string[]>;
+  /** Ciphertext only: the engine holds the key. */
+  getVolumeSecrets(id: string): Promise<string | null>;
+  getSnapshotSecrets(id: string): Promise<string | null>;
+  getPolicy(name: string): Promise<Policy | undefined>;
+  listPolicies(): Promise<readonly Policy[]>;
+  getToken(id: string): Promise<AclToken | undefined>;
+  findTokenBySecretHash(secretHash: string): Promise<AclToken | undefined>;
+  listTokens(): Promise<readonly AclToken[]>;
   countVolumesByStatus(): Promise<Readonly<Record<string, number>>>;
 }
 
@@ -162,6 +178,14 @@ export interface StoreTx extends StoreReader {
   updateImage(id: string, patch: ImagePatch): Promise<Image>;
   deleteImage(id: string): Promise<void>;
   setQuota(quota: Quota): Promise<Quota>;
+  setVolumeSecrets(id: string, ciphertext: string | null): Promise<void>;
+  setSnapshotSecrets(id: string, ciphertext: string | null): Promise<void>;
+  upsertPolicy(policy: Policy): Promise<Policy>;
+  deletePolicy(name: string): Promise<void>;
+  insertToken(token: AclToken, secretHash: string): Promise<AclToken>;
+  deleteToken(id: string): Promise<void>;
+  /** Succeeds once; ConflictError ever after (ACL bootstrap). */
+  markAclBootstrapped(): Promise<void>;
   /** An event with no record change behind it (e.g. an orphan report). */
   emit(topic: EventTopic, type: string, key: string, namespace: string | null, payload: Readonly<Record<string, unknown>>): Promise<void>;
 }

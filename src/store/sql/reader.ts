@@ -2,6 +2,7 @@
 // the columns beside it exist for filters, sorting and indexes.
 
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import type { AclToken, Policy } from '../../domain/acl.js';
 import type {
   Attachment,
   EventTopic,
@@ -51,6 +52,7 @@ export class SqlReader implements StoreReader {
     const column = SORT_COLUMNS[sort];
     let query = this.db.selectFrom('volumes').select(['doc', 'id', 'created_at', 'name', 'size_bytes']);
     if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
+    if (q.namespaces !== undefined) query = q.namespaces.length ? query.where('namespace', 'in', [...q.namespaces]) : query.where(sql<boolean>`1 = 0`);
     if (q.status?.length) query = query.where('status', 'in', [...q.status]);
     if (q.poolId !== undefined) query = query.where('pool_id', '=', q.poolId);
     if (q.typeId !== undefined) query = query.where('type_id', '=', q.typeId);
@@ -109,6 +111,7 @@ export class SqlReader implements StoreReader {
   listSnapshots(q: SnapshotQuery): Promise<ListPage<Snapshot>> {
     let query = this.db.selectFrom('snapshots').select(['doc', 'id', 'created_at']);
     if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
+    if (q.namespaces !== undefined) query = q.namespaces.length ? query.where('namespace', 'in', [...q.namespaces]) : query.where(sql<boolean>`1 = 0`);
     if (q.volumeId !== undefined) query = query.where('volume_id', '=', q.volumeId);
     if (q.status?.length) query = query.where('status', 'in', [...q.status]);
     return pageByCreated<Snapshot, 'snapshots'>(query, q.limit, q.cursor);
@@ -135,6 +138,7 @@ export class SqlReader implements StoreReader {
   listTasks(q: TaskQuery): Promise<ListPage<Task>> {
     let query = this.db.selectFrom('tasks').select(['doc', 'id', 'created_at']);
     if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
+    if (q.namespaces !== undefined) query = q.namespaces.length ? query.where('namespace', 'in', [...q.namespaces]) : query.where(sql<boolean>`1 = 0`);
     if (q.state?.length) query = query.where('state', 'in', [...q.state]);
     if (q.resourceId !== undefined) query = query.where('resource_id', '=', q.resourceId);
     return pageByCreated<Task, 'tasks'>(query, q.limit, q.cursor);
@@ -205,6 +209,7 @@ export class SqlReader implements StoreReader {
   listImages(q: ImageQuery): Promise<ListPage<Image>> {
     let query = this.db.selectFrom('images').select(['doc', 'id', 'created_at']);
     if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
+    if (q.namespaces !== undefined) query = q.namespaces.length ? query.where('namespace', 'in', [...q.namespaces]) : query.where(sql<boolean>`1 = 0`);
     return pageByCreated<Image, 'images'>(query, q.limit, q.cursor);
   }
 
@@ -246,6 +251,41 @@ export class SqlReader implements StoreReader {
   async countVolumesByStatus(): Promise<Readonly<Record<string, number>>> {
     const rows = await this.db.selectFrom('volumes').select((eb) => ['status', eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
     return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  async listNamespaces(): Promise<readonly string[]> {
+    const used = await this.db.selectFrom('usage').select('key').where('scope', '=', 'namespace').execute();
+    const images = await this.db.selectFrom('images').select('namespace').distinct().execute();
+    const quotas = await this.db.selectFrom('quotas').select('namespace').execute();
+    return [...new Set([...used.map((r) => r.key), ...images.map((r) => r.namespace), ...quotas.map((r) => r.namespace)])].sort();
+  }
+
+  async getVolumeSecrets(id: string): Promise<string | null> {
+    return (await this.db.selectFrom('volumes').select('secrets').where('id', '=', id).executeTakeFirst())?.secrets ?? null;
+  }
+
+  async getSnapshotSecrets(id: string): Promise<string | null> {
+    return (await this.db.selectFrom('snapshots').select('secrets').where('id', '=', id).executeTakeFirst())?.secrets ?? null;
+  }
+
+  async getPolicy(name: string): Promise<Policy | undefined> {
+    return parseDoc<Policy>(await this.db.selectFrom('acl_policies').select('doc').where('name', '=', name).executeTakeFirst());
+  }
+
+  async listPolicies(): Promise<readonly Policy[]> {
+    return (await this.db.selectFrom('acl_policies').select('doc').orderBy('name').execute()).map((r) => JSON.parse(r.doc) as Policy);
+  }
+
+  async getToken(id: string): Promise<AclToken | undefined> {
+    return parseDoc<AclToken>(await this.db.selectFrom('acl_tokens').select('doc').where('id', '=', id).executeTakeFirst());
+  }
+
+  async findTokenBySecretHash(secretHash: string): Promise<AclToken | undefined> {
+    return parseDoc<AclToken>(await this.db.selectFrom('acl_tokens').select('doc').where('secret_hash', '=', secretHash).executeTakeFirst());
+  }
+
+  async listTokens(): Promise<readonly AclToken[]> {
+    return (await this.db.selectFrom('acl_tokens').select('doc').orderBy('id').execute()).map((r) => JSON.parse(r.doc) as AclToken);
   }
 
   async latestIndex(): Promise<number> {

@@ -19,6 +19,8 @@ export interface VolumesTable {
   created_at: number;
   updated_at: number;
   doc: string;
+  /** Encrypted (AES-256-GCM) by the engine; never part of `doc`, events or answers. */
+  secrets: string | null;
 }
 
 export interface VolumeLabelsTable {
@@ -37,6 +39,7 @@ export interface SnapshotsTable {
   modify_index: number;
   created_at: number;
   doc: string;
+  secrets: string | null;
 }
 
 export interface AttachmentsTable {
@@ -103,6 +106,18 @@ export interface UsageTable {
   snapshots: number;
 }
 
+export interface AclPoliciesTable {
+  name: string;
+  doc: string;
+}
+
+export interface AclTokensTable {
+  id: string;
+  /** sha256 of the secret id; the secret itself is never stored. */
+  secret_hash: string;
+  doc: string;
+}
+
 export interface CountersTable {
   name: string;
   value: number;
@@ -121,6 +136,8 @@ export interface Database {
   events: EventsTable;
   counters: CountersTable;
   usage: UsageTable;
+  acl_policies: AclPoliciesTable;
+  acl_tokens: AclTokensTable;
 }
 
 // Migrations are append-only: a released one is never edited.
@@ -143,6 +160,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addColumn('doc', 'text', (c) => c.notNull())
+        .addColumn('secrets', 'text')
         .execute();
       // One index per sort order, with and without the namespace filter.
       for (const [name, cols] of [
@@ -179,6 +197,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('modify_index', 'bigint', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('doc', 'text', (c) => c.notNull())
+        .addColumn('secrets', 'text')
         .execute();
       await db.schema.createIndex('snapshots_volume').on('snapshots').columns(['volume_id', 'created_at', 'id']).execute();
       await db.schema.createIndex('snapshots_external').on('snapshots').columns(['external_id']).execute();
@@ -257,6 +276,14 @@ const migrations: Record<string, Migration> = {
         .addColumn('snapshots', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('usage_pk', ['scope', 'key'])
         .execute();
+      await db.schema.createTable('acl_policies').addColumn('name', 'varchar(255)', (c) => c.primaryKey()).addColumn('doc', 'text', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('acl_tokens')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'varchar(128)', (c) => c.notNull().unique())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .execute();
+      await sql`insert into counters (name, value) values ('acl_bootstrapped', 0)`.execute(db);
     },
   },
 };

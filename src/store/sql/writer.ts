@@ -3,6 +3,7 @@
 // modify index read in the same transaction, so a racing writer loses cleanly.
 
 import type { Kysely } from 'kysely';
+import type { AclToken, Policy } from '../../domain/acl.js';
 import { ConflictError, InvalidStateError, NotFoundError } from '../../domain/errors.js';
 import type {
   Attachment,
@@ -83,7 +84,7 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   // ---- volumes ----
 
-  private volumeColumns(v: Volume): Database['volumes'] {
+  private volumeColumns(v: Volume): Omit<Database['volumes'], 'secrets'> {
     return {
       id: v.id,
       name: v.name,
@@ -158,7 +159,7 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   // ---- snapshots ----
 
-  private snapshotColumns(s: Snapshot): Database['snapshots'] {
+  private snapshotColumns(s: Snapshot): Omit<Database['snapshots'], 'secrets'> {
     return {
       id: s.id,
       volume_id: s.volumeId,
@@ -334,6 +335,47 @@ export class SqlTx extends SqlReader implements StoreTx {
     if (!current) throw new NotFoundError('image', id);
     await this.db.deleteFrom('images').where('id', '=', id).execute();
     await this.emit('image', 'deleted', id, current.namespace, { id });
+  }
+
+  async setVolumeSecrets(id: string, ciphertext: string | null): Promise<void> {
+    await this.db.updateTable('volumes').set({ secrets: ciphertext }).where('id', '=', id).execute();
+  }
+
+  async setSnapshotSecrets(id: string, ciphertext: string | null): Promise<void> {
+    await this.db.updateTable('snapshots').set({ secrets: ciphertext }).where('id', '=', id).execute();
+  }
+
+  // ---- ACL ----
+
+  async upsertPolicy(policy: Policy): Promise<Policy> {
+    const doc = JSON.stringify(policy);
+    await this.db.insertInto('acl_policies').values({ name: policy.name, doc }).onConflict((oc) => oc.column('name').doUpdateSet({ doc })).execute();
+    await this.emit('acl', 'policy-updated', policy.name, null, { name: policy.name });
+    return policy;
+  }
+
+  async deletePolicy(name: string): Promise<void> {
+    if (!(await this.getPolicy(name))) throw new NotFoundError('policy', name);
+    await this.db.deleteFrom('acl_policies').where('name', '=', name).execute();
+    await this.emit('acl', 'policy-deleted', name, null, { name });
+  }
+
+  async insertToken(token: AclToken, secretHash: string): Promise<AclToken> {
+    await this.db.insertInto('acl_tokens').values({ id: token.id, secret_hash: secretHash, doc: JSON.stringify(token) }).execute();
+    // The event names the accessor only; the secret never leaves the request that made it.
+    await this.emit('acl', 'token-created', token.id, null, { id: token.id, name: token.name });
+    return token;
+  }
+
+  async deleteToken(id: string): Promise<void> {
+    if (!(await this.getToken(id))) throw new NotFoundError('token', id);
+    await this.db.deleteFrom('acl_tokens').where('id', '=', id).execute();
+    await this.emit('acl', 'token-deleted', id, null, { id });
+  }
+
+  async markAclBootstrapped(): Promise<void> {
+    const res = await this.db.updateTable('counters').set({ value: 1 }).where('name', '=', 'acl_bootstrapped').where('value', '=', 0).executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new ConflictError('ACL bootstrap has already been done', { type: 'acl', id: 'bootstrap' });
   }
 
   async setQuota(quota: Quota): Promise<Quota> {
