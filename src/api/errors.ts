@@ -7,6 +7,7 @@ import { isVolumedError, type ErrorCode } from '../domain/errors.js';
 
 export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   invalid_input: 400,
+  unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
   invalid_state: 409,
@@ -56,8 +57,26 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
   return { status: 500, body: { error: { code: 'internal', message: 'internal error; see the server log' } } };
 }
 
+/** Bodies up to this size are read and dropped before a 413, so the client sees the answer, not a broken pipe. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
+function drain(req: FastifyRequest): Promise<void> {
+  const length = Number(req.headers['content-length'] ?? NaN);
+  if (!(length <= DRAIN_LIMIT) || req.raw.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 5000);
+    req.raw.on('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    req.raw.on('error', () => resolve());
+    req.raw.resume();
+  });
+}
+
 export async function handleError(err: unknown, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   const { status, body } = toErrorResponse(err);
+  if (status === 413) await drain(req);
   if (status >= 500 && status !== 501) req.log.error({ err }, 'request failed');
   await reply.status(status).send(body);
 }

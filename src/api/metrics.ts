@@ -58,7 +58,7 @@ export function installMetrics(app: FastifyInstance, volumed: Volumed): void {
     latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config: { access: { public: true } } }, async (_req, reply) => {
     return reply.header('content-type', registry.contentType).send(await registry.metrics());
   });
 }

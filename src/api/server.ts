@@ -8,7 +8,10 @@ import ajvFormats from 'ajv-formats';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Volumed } from '../app/open.js';
 import { handleError } from './errors.js';
+import { installGuard } from './guard.js';
+import { installAuditLog, installRateLimit, type RateLimitOptions } from './hardening.js';
 import { installMetrics } from './metrics.js';
+import { aclRoutes } from './v1/acl.js';
 import { attachmentRoutes } from './v1/attachments.js';
 import type { App } from './v1/context.js';
 import { eventRoutes } from './v1/events.js';
@@ -24,10 +27,15 @@ export const BODY_LIMIT = 1024 * 1024;
 export interface ServerOptions {
   readonly logger?: FastifyBaseLogger | boolean;
   readonly version?: string;
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly rateLimit?: RateLimitOptions | false;
+  /** JSON-lines file for the audit log of mutating requests. */
+  readonly auditLog?: string | false;
 }
 
 export async function buildServer(volumed: Volumed, options: ServerOptions = {}): Promise<App> {
   const app = Fastify({
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     ...(typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false }),
     bodyLimit: BODY_LIMIT,
     // One line per request, written in onResponse below, instead of two.
@@ -42,6 +50,9 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
   // Image uploads are streamed, not buffered; the handler reads the stream.
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   app.setErrorHandler(handleError);
+  installGuard(app, volumed, ['/api/v1/docs']);
+  if (options.rateLimit) await installRateLimit(app, options.rateLimit);
+  if (options.auditLog) installAuditLog(app, options.auditLog);
   app.setNotFoundHandler(async (req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` } }));
 
   await app.register(swagger, {
@@ -57,8 +68,8 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  app.get('/healthz', { schema: { tags: ['health'] } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { tags: ['health'] } }, async (_req, reply) => {
+  app.get('/healthz', { config: { access: { public: true } }, schema: { tags: ['health'] } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { access: { public: true } }, schema: { tags: ['health'] } }, async (_req, reply) => {
     try {
       await volumed.store.latestIndex();
       return { status: 'ready', pools: volumed.pools.ids() };
@@ -78,7 +89,8 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
       taskRoutes(api, volumed);
       imageRoutes(api, volumed);
       eventRoutes(api, volumed);
-      api.get('/openapi.json', { schema: { tags: ['docs'] } }, async () => app.swagger());
+      aclRoutes(api, volumed);
+      api.get('/openapi.json', { config: { access: { public: true } }, schema: { tags: ['docs'] } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },
   );

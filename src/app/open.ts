@@ -8,7 +8,9 @@ import type { Labels, Quota } from '../domain/types.js';
 import type { Driver } from '../drivers/driver.js';
 import { FakeDriver } from '../drivers/fake/fake-driver.js';
 import { FileDriver } from '../drivers/file/file-driver.js';
+import { AclService } from '../engine/acl.js';
 import { Engine } from '../engine/engine.js';
+import { SecretBox } from '../security/secret-box.js';
 import { PoolRegistry } from '../engine/pools.js';
 import type { RunnerOptions } from '../engine/tasks/runner.js';
 import { ImageStore } from '../images/image-store.js';
@@ -30,6 +32,8 @@ export interface OpenOptions {
   readonly runTasks?: boolean;
   readonly runner?: RunnerOptions;
   readonly quotaDefaults?: Omit<Quota, 'namespace'>;
+  /** Enforce tokens and policies (off: everyone may do everything). */
+  readonly acl?: boolean;
   /** Wraps each driver (fault injection in tests). */
   readonly wrapDriver?: (driver: Driver, poolId: string) => Driver;
 }
@@ -38,6 +42,7 @@ export interface Volumed {
   readonly engine: Engine;
   readonly store: Store;
   readonly pools: PoolRegistry;
+  readonly acl: AclService;
   readonly dataDir: string;
   close(): Promise<void>;
 }
@@ -79,6 +84,7 @@ export async function openVolumed(options: OpenOptions): Promise<Volumed> {
       store,
       pools,
       images,
+      secrets: await SecretBox.open(dataDir),
       ...(options.runTasks !== undefined ? { runTasks: options.runTasks } : {}),
       ...(options.runner ? { runner: options.runner } : {}),
       ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
@@ -87,6 +93,7 @@ export async function openVolumed(options: OpenOptions): Promise<Volumed> {
       engine,
       store,
       pools,
+      acl: new AclService(store, options.acl ?? false),
       dataDir,
       async close() {
         await engine.stop();

@@ -20,9 +20,11 @@ program
   .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8776)')
   .option('--data-dir <dir>', 'where state and the default pool live (default ./.volumed)')
   .option('--config <file>', 'YAML config: pools, types, quotas')
-  .action(async (o: { listen?: string; dataDir?: string; config?: string }) => {
+  .option('--acl', 'enforce tokens and policies')
+  .option('--insecure-no-acl', 'allow a non-loopback listener without ACLs')
+  .action(async (o: { listen?: string; dataDir?: string; config?: string; acl?: boolean; insecureNoAcl?: boolean }) => {
     try {
-      await serve({ listen: o.listen, dataDir: o.dataDir, config: o.config });
+      await serve({ listen: o.listen, dataDir: o.dataDir, config: o.config, acl: o.acl, insecureNoAcl: o.insecureNoAcl });
     } catch (e) {
       process.stderr.write(`volumed: ${e instanceof ConfigError ? e.message : (e as Error).message}\n`);
       process.exit(1);

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { pino } from 'pino';
 import { openVolumed, type Volumed } from '../app/open.js';
 import { buildServer } from '../api/server.js';
-import { loadConfig, type ConfigOverrides, type ServerConfig } from '../config/config.js';
+import { isLoopback, loadConfig, type ConfigOverrides, type ServerConfig } from '../config/config.js';
 
 /** One server per data dir: SQLite is embedded, and task recovery assumes it owns every running task. */
 async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
@@ -43,6 +43,7 @@ export async function serve(flags: ConfigOverrides): Promise<void> {
   const unlock = await lockDataDir(config.dataDir);
   const volumed = await openVolumed({
     dataDir: config.dataDir,
+    acl: config.acl,
     pools: config.pools,
     runner: { concurrency: config.taskConcurrency, logger: (msg, fields) => logger.info(fields ?? {}, msg) },
     ...(config.quotaDefaults ? { quotaDefaults: config.quotaDefaults } : {}),
@@ -52,9 +53,11 @@ export async function serve(flags: ConfigOverrides): Promise<void> {
   if (recovery.resumed.length || recovery.failed.length || recovery.rolledBack.length) logger.warn(recovery, 'recovered work interrupted by the last stop');
   void reportOrphansWhenSettled(volumed, recovery.resumed, logger);
 
-  const app = await buildServer(volumed, { logger });
+  const tls = config.tls ? { cert: await fs.readFile(config.tls.cert), key: await fs.readFile(config.tls.key) } : undefined;
+  const app = await buildServer(volumed, { logger, ...(tls ? { tls } : {}), rateLimit: config.rateLimit, auditLog: config.auditLog });
   const address = await app.listen({ host: config.host, port: config.port });
-  logger.info({ address, dataDir: config.dataDir, pools: volumed.pools.ids() }, 'volumed listening');
+  logger.info({ address, dataDir: config.dataDir, pools: volumed.pools.ids(), acl: config.acl }, 'volumed listening');
+  if (!config.acl && !isLoopback(config.host)) logger.warn('ACLs are off on a non-loopback address (--insecure-no-acl)');
   process.stdout.write(`volumed listening on ${address} (data dir ${config.dataDir})\n`);
 
   let stopping = false;

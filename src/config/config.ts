@@ -44,6 +44,12 @@ export const ConfigSchema = Type.Object(
     types: Type.Optional(Type.Array(TypeSchema)),
     quotaDefaults: Type.Optional(QuotaDefaultsSchema),
     taskConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    acl: Type.Optional(Type.Boolean()),
+    tls: Type.Optional(Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
+    auditLog: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Literal(false)])),
+    rateLimit: Type.Optional(
+      Type.Union([Type.Object({ max: Type.Integer({ minimum: 1 }), windowSeconds: Type.Integer({ minimum: 1, maximum: 3600 }) }, { additionalProperties: false }), Type.Literal(false)]),
+    ),
     logLevel: Type.Optional(
       Type.Unsafe<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>({ type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
     ),
@@ -61,6 +67,11 @@ export interface ServerConfig {
   readonly types: NonNullable<FileConfig['types']>;
   readonly quotaDefaults: FileConfig['quotaDefaults'];
   readonly taskConcurrency: number;
+  readonly acl: boolean;
+  readonly insecureNoAcl: boolean;
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
+  readonly auditLog: string | false;
+  readonly rateLimit: { readonly max: number; readonly windowSeconds: number } | false;
   readonly logLevel: NonNullable<FileConfig['logLevel']>;
 }
 
@@ -114,7 +125,16 @@ export interface ConfigOverrides {
   readonly config?: string | undefined;
   readonly listen?: string | undefined;
   readonly dataDir?: string | undefined;
+  readonly acl?: boolean | undefined;
+  readonly insecureNoAcl?: boolean | undefined;
 }
+
+/** 127.0.0.0/8, ::1 and localhost: the only addresses served without ACLs by default. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::ffff:127.0.0.1';
+}
+
+export const DEFAULT_RATE_LIMIT = { max: 6000, windowSeconds: 60 };
 
 /** Flags win over environment variables, which win over the file. */
 export async function loadConfig(flags: ConfigOverrides, env: NodeJS.ProcessEnv = process.env): Promise<ServerConfig> {
@@ -138,10 +158,22 @@ export async function loadConfig(flags: ConfigOverrides, env: NodeJS.ProcessEnv 
   const listen = flags.listen ?? env.VOLUMED_LISTEN ?? file.listen ?? DEFAULT_LISTEN;
   const { host, port } = parseListen(listen, flags.listen ? '--listen' : env.VOLUMED_LISTEN ? 'VOLUMED_LISTEN' : 'listen');
   const dataDir = path.resolve(flags.dataDir ?? env.VOLUMED_DATA_DIR ?? file.dataDir ?? DEFAULT_DATA_DIR);
+  const acl = flags.acl ?? (env.VOLUMED_ACL === '1' || env.VOLUMED_ACL === 'true' ? true : undefined) ?? file.acl ?? false;
+  const insecureNoAcl = flags.insecureNoAcl ?? false;
+  if (!acl && !isLoopback(host) && !insecureNoAcl) {
+    throw new ConfigError(
+      `refusing to listen on ${host} with ACLs off: anyone who can reach it could create, attach and delete volumes. Start with --acl (and bootstrap a token), or pass --insecure-no-acl if the network is trusted`,
+    );
+  }
   return {
     host,
     port,
     dataDir,
+    acl,
+    insecureNoAcl,
+    tls: file.tls,
+    auditLog: file.auditLog === false ? false : path.resolve(file.auditLog ?? path.join(dataDir, 'audit.log')),
+    rateLimit: file.rateLimit === false ? false : (file.rateLimit ?? DEFAULT_RATE_LIMIT),
     pools: file.pools ?? [{ id: 'local', driver: 'file' }],
     types: file.types ?? [],
     quotaDefaults: file.quotaDefaults,

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'quota_exceeded'
   | 'unsupported'
   | 'backend_error'
-  | 'forbidden';
+  | 'forbidden'
+  | 'unauthenticated';
 
 export abstract class VolumedError extends Error {
   abstract readonly code: ErrorCode;
@@ -89,6 +90,11 @@ export class BackendError extends VolumedError {
 
 export class ForbiddenError extends VolumedError {
   readonly code = 'forbidden';
+}
+
+/** No token, or one volumed does not know. */
+export class UnauthenticatedError extends VolumedError {
+  readonly code = 'unauthenticated';
 }
 
 export function isVolumedError(e: unknown): e is VolumedError {

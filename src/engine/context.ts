@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../domain/errors.js';
 import type { Quota, Snapshot, Task, Volume } from '../domain/types.js';
 import type { ImageStore } from '../images/image-store.js';
+import type { SecretBox } from '../security/secret-box.js';
 import type { NewVolume, Store, StoreReader, StoreTx, VolumePatch } from '../store/store.js';
 import type { PoolRegistry } from './pools.js';
 
@@ -13,6 +14,8 @@ export interface EngineContext {
   readonly pools: PoolRegistry;
   readonly images: ImageStore;
   readonly quotaDefaults: Omit<Quota, 'namespace'>;
+  /** Seals volume and snapshot secrets before they reach the store. */
+  readonly secrets: SecretBox;
   /** Tells the runner there is work (no-op when this process runs no tasks). */
   readonly wake: () => void;
 }

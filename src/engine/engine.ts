@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
 import type { Attachment, Image, ManageableObject, Quota, Snapshot, Task, Volume, VolumeType } from '../domain/types.js';
 import type { ImageStore } from '../images/image-store.js';
+import type { SecretBox } from '../security/secret-box.js';
 import type { ListPage, Store, VolumeQuery } from '../store/store.js';
 import { attachmentHandlers, attachVolume, detachVolume, reserveVolume, type AttachAccepted, type AttachInput } from './attachments.js';
 import type { Accepted, EngineContext } from './context.js';
@@ -59,6 +60,7 @@ export interface EngineOptions {
   readonly pools: PoolRegistry;
   readonly images: ImageStore;
   readonly quotaDefaults?: Omit<Quota, 'namespace'>;
+  readonly secrets: SecretBox;
   /** false: this process only queues tasks (another runs them). */
   readonly runTasks?: boolean;
   readonly runner?: RunnerOptions;
@@ -83,6 +85,7 @@ export class Engine {
       pools: options.pools,
       images: options.images,
       quotaDefaults: options.quotaDefaults ?? UNLIMITED,
+      secrets: options.secrets,
       wake: () => this.runner.wake(),
     };
   }
@@ -122,6 +125,14 @@ export class Engine {
   unmanageVolume = (id: string): Promise<Accepted<Volume>> => unmanageVolume(this.ctx, id);
   listManageableVolumes = (poolId: string): Promise<ManageableObject[]> => listManageableVolumes(this.ctx, poolId);
   listManageableSnapshots = (poolId: string): Promise<ManageableObject[]> => listManageableSnapshots(this.ctx, poolId);
+
+  /** The volume's secrets, opened for a driver call (never for an API answer). */
+  readVolumeSecrets = async (id: string): Promise<Record<string, string>> => {
+    const sealed = await this.store.getVolumeSecrets(id);
+    return sealed ? this.ctx.secrets.open(sealed) : {};
+  };
+
+  getQuota = async (namespace: string): Promise<Quota> => (await this.store.getQuota(namespace)) ?? { namespace, ...this.ctx.quotaDefaults };
 
   // ---- attachments ----
   attachVolume = (id: string, input: AttachInput): Promise<AttachAccepted> => attachVolume(this.ctx, id, input);

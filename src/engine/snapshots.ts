@@ -18,6 +18,7 @@ export interface CreateSnapshotInput {
   readonly labels?: Readonly<Record<string, string>>;
   /** Cinder's force: snapshot an attached volume. */
   readonly force?: boolean;
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 export interface ManageSnapshotInput {
@@ -56,6 +57,7 @@ export async function createSnapshot(ctx: EngineContext, volumeId: string, input
     await checkQuota(tx, volume.namespace, { snapshots: 1 }, ctx.quotaDefaults);
     const transition = decideSnapshot('create', 'new', null);
     const snapshot = await tx.insertSnapshot({ ...newSnapshotRecord(volumeId, volume.namespace, { name, description: input.description, labels }), sizeBytes: volume.sizeBytes, status: transition.working ?? 'creating' });
+    if (input.secrets && Object.keys(input.secrets).length) await tx.setSnapshotSecrets(snapshot.id, ctx.secrets.seal(checkLabels(input.secrets, 'secrets')));
     const task = await enqueue(tx, { operation: 'snapshot.create', namespace: volume.namespace, lockKey: volumeId, resourceType: 'snapshot', resourceId: snapshot.id });
     return { resource: snapshot, task };
   });

@@ -36,6 +36,8 @@ export interface CreateVolumeInput {
   readonly clusters?: readonly ContainerCluster[];
   readonly aclRules?: readonly AclRule[];
   readonly topology?: Readonly<Record<string, string>>;
+  /** CSI-style secrets: sealed at rest, never returned. */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 export async function resolveType(reader: StoreReader, ref: string | undefined, field = 'type'): Promise<VolumeType | undefined> {
@@ -125,6 +127,7 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
         },
       ),
     );
+    if (input.secrets && Object.keys(input.secrets).length) await tx.setVolumeSecrets(id, ctx.secrets.seal(checkLabels(input.secrets, 'secrets')));
     // A copy reads its source: queue it behind other work on the source.
     const source = placement.driverSource;
     const lockKey = source && 'snapshot' in source ? source.snapshot.volume.id : source && 'volume' in source ? source.volume.id : id;

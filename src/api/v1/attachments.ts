@@ -2,17 +2,18 @@
 
 import type { Volumed } from '../../app/open.js';
 import { blocking, settle, type App } from './context.js';
+import { forceIsAdmin } from '../guard.js';
 import { ActionQuery, AttachBody, AttachmentParams, BlockingQuery, DetachQuery, IdParams } from './schemas.js';
 
 export function attachmentRoutes(app: App, volumed: Volumed): void {
   const { engine } = volumed;
 
-  app.get('/volumes/:id/attachments', { schema: { tags: ['attachments'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
+  app.get('/volumes/:id/attachments', { config: { access: { need: 'read-volume', resource: 'volume' } }, schema: { tags: ['attachments'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
     const attachments = await blocking(volumed, req, reply, req.query, () => engine.listAttachments(req.params.id));
     return { attachments };
   });
 
-  app.post('/volumes/:id/attachments', { schema: { tags: ['attachments'], summary: 'Attach; the answer carries connectionInfo once attached (?wait=true)', params: IdParams, body: AttachBody, querystring: ActionQuery } }, async (req, reply) => {
+  app.post('/volumes/:id/attachments', { config: { access: { need: 'mount-volume', resource: 'volume' } }, schema: { tags: ['attachments'], summary: 'Attach; the answer carries connectionInfo once attached (?wait=true)', params: IdParams, body: AttachBody, querystring: ActionQuery } }, async (req, reply) => {
     const accepted = await engine.attachVolume(req.params.id, req.body);
     const task = await settle(volumed, req, accepted.task, req.query.wait);
     const attachment = req.query.wait ? ((await volumed.store.getAttachment(accepted.attachment.id)) ?? null) : accepted.attachment;
@@ -20,7 +21,7 @@ export function attachmentRoutes(app: App, volumed: Volumed): void {
     return reply.status(req.query.wait ? 200 : 202).send({ attachment, volume, task });
   });
 
-  app.delete('/volumes/:id/attachments/:attachmentId', { schema: { tags: ['attachments'], params: AttachmentParams, querystring: DetachQuery } }, async (req, reply) => {
+  app.delete('/volumes/:id/attachments/:attachmentId', { config: { access: { need: forceIsAdmin('mount-volume'), resource: 'volume' } }, schema: { tags: ['attachments'], params: AttachmentParams, querystring: DetachQuery } }, async (req, reply) => {
     const accepted = await engine.detachVolume(req.params.id, req.params.attachmentId, { force: req.query.force ?? false });
     const task = await settle(volumed, req, accepted.task, req.query.wait);
     const volume = req.query.wait ? await engine.getVolume(req.params.id) : accepted.resource;

@@ -2,6 +2,7 @@
 // given index on (`?index=N`), optionally limited to topics.
 
 import type { Volumed } from '../../app/open.js';
+import { allows } from '../../domain/acl.js';
 import type { EventTopic } from '../../domain/types.js';
 import { clientGone, type App } from './context.js';
 import { EventsQuery } from './schemas.js';
@@ -12,7 +13,7 @@ const BATCH = 500;
 export function eventRoutes(app: App, volumed: Volumed): void {
   const { store } = volumed;
 
-  app.get('/events', { schema: { tags: ['events'], summary: 'Server-sent events from index N on', querystring: EventsQuery } }, async (req, reply) => {
+  app.get('/events', { config: { access: { need: 'list-volume' } }, schema: { tags: ['events'], summary: 'Server-sent events from index N on', querystring: EventsQuery } }, async (req, reply) => {
     const topics = req.query.topic as EventTopic[] | undefined;
     let after = req.query.index ?? (await store.latestIndex());
     const gone = clientGone(req);
@@ -27,6 +28,8 @@ export function eventRoutes(app: App, volumed: Volumed): void {
         const seen = await store.latestIndex();
         const events = await store.listEvents(after, BATCH, topics);
         for (const e of events) {
+          // Only what the caller may read: namespaced events by namespace, ACL events to management.
+          if (e.topic === 'acl' ? !req.identity.management : e.namespace !== null && !allows(req.identity, 'read-volume', e.namespace)) continue;
           res.write(`id: ${e.index}\nevent: ${e.topic}.${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
         }
         const last = events.at(-1);

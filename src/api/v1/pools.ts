@@ -36,12 +36,12 @@ export function pageManageable(all: readonly ManageableObject[], q: ManageablePa
 export function poolRoutes(app: App, volumed: Volumed): void {
   const { store, engine, pools } = volumed;
 
-  app.get('/pools', { schema: { tags: ['pools'], querystring: BlockingQuery } }, async (req, reply) => {
+  app.get('/pools', { config: { access: { need: 'authenticated' } }, schema: { tags: ['pools'], querystring: BlockingQuery } }, async (req, reply) => {
     await Promise.all(pools.ids().map((id) => pools.refresh(id)));
     return { pools: await blocking(volumed, req, reply, req.query, () => store.listPools()) };
   });
 
-  app.get('/pools/:id', { schema: { tags: ['pools'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
+  app.get('/pools/:id', { config: { access: { need: 'authenticated' } }, schema: { tags: ['pools'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
     if (pools.ids().includes(req.params.id)) await pools.refresh(req.params.id);
     const pool = await blocking(volumed, req, reply, req.query, () => store.getPool(req.params.id));
     if (!pool) throw new NotFoundError('pool', req.params.id);

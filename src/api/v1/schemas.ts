@@ -81,6 +81,7 @@ export const CreateVolumeBody = Type.Object(
     multiattach: Type.Optional(Type.Boolean()),
     clusters: Type.Optional(Type.Array(Cluster)),
     aclRules: Type.Optional(Type.Array(AclRule)),
+    secrets: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.String({ maxLength: 4096 }), { maxProperties: 64, description: 'sealed at rest; never returned' })),
   },
   strict,
 );
@@ -170,6 +171,7 @@ export const CreateSnapshotBody = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 4096 })),
     labels: Type.Optional(Labels),
     force: Type.Optional(Type.Boolean()),
+    secrets: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 255 }), Type.String({ maxLength: 4096 }), { maxProperties: 64 })),
   },
   strict,
 );

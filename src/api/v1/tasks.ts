@@ -9,13 +9,13 @@ import { BlockingQuery, IdParams, ListTasksQuery } from './schemas.js';
 export function taskRoutes(app: App, volumed: Volumed): void {
   const { engine, store } = volumed;
 
-  app.get('/tasks', { schema: { tags: ['tasks'], querystring: ListTasksQuery } }, async (req, reply) => {
+  app.get('/tasks', { config: { access: { need: 'list-volume', namespaceFrom: 'query', list: true } }, schema: { tags: ['tasks'], querystring: ListTasksQuery } }, async (req, reply) => {
     const { index, wait, ...q } = req.query;
-    const page = await blocking(volumed, req, reply, { index, wait }, () => store.listTasks(q));
+    const page = await blocking(volumed, req, reply, { index, wait }, () => store.listTasks({ ...q, ...(req.visible ? { namespaces: req.visible } : {}) }));
     return { tasks: page.items, nextCursor: page.nextCursor };
   });
 
-  app.get('/tasks/:id', { schema: { tags: ['tasks'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
+  app.get('/tasks/:id', { config: { access: { need: 'read-volume', resource: 'task' } }, schema: { tags: ['tasks'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
     if (req.query.wait !== undefined && req.query.index === undefined) {
       // Without an index, wait means: until this task has ended.
       const task = await engine.waitForTask(req.params.id, parseDuration(req.query.wait, 'wait'), clientGone(req));

@@ -8,7 +8,7 @@ import { BlockingQuery, IdParams, TypeBody, TypePatchBody } from './schemas.js';
 export function typeRoutes(app: App, volumed: Volumed): void {
   const { engine, store } = volumed;
 
-  app.get('/types', { schema: { tags: ['types'], querystring: BlockingQuery } }, async (req, reply) => {
+  app.get('/types', { config: { access: { need: 'authenticated' } }, schema: { tags: ['types'], querystring: BlockingQuery } }, async (req, reply) => {
     return { types: await blocking(volumed, req, reply, req.query, () => store.listTypes()) };
   });
 
@@ -16,7 +16,7 @@ export function typeRoutes(app: App, volumed: Volumed): void {
     return reply.status(201).send({ type: await engine.createType(req.body) });
   });
 
-  app.get('/types/:id', { schema: { tags: ['types'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
+  app.get('/types/:id', { config: { access: { need: 'authenticated' } }, schema: { tags: ['types'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
     const type = await blocking(volumed, req, reply, req.query, () => store.getType(req.params.id));
     if (!type) throw new NotFoundError('type', req.params.id);
     return { type };

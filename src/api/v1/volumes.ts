@@ -3,6 +3,7 @@
 import { InvalidInputError } from '../../domain/errors.js';
 import type { Image, Volume } from '../../domain/types.js';
 import type { Volumed } from '../../app/open.js';
+import { forceIsAdmin } from '../guard.js';
 import { blocking, settle, type App } from './context.js';
 import {
   ACTION_BODIES,
@@ -22,11 +23,14 @@ function labelFilter(pairs: readonly string[] | undefined): Record<string, strin
   return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
 }
 
+/** Actions Cinder reserves to admins. */
+const ADMIN_ACTIONS = new Set(['migrate', 'reset-status', 'unmanage', 'complete-extend']);
+
 export function volumeRoutes(app: App, volumed: Volumed): void {
   const { engine } = volumed;
   const reread = (id: string): Promise<Volume | null> => engine.getVolume(id).catch(() => null);
 
-  app.post('/volumes', { schema: { tags: ['volumes'], summary: 'Create a volume (202 + task; 201 when ?wait=true)', body: CreateVolumeBody, querystring: CreateVolumeQuery } }, async (req, reply) => {
+  app.post('/volumes', { config: { access: { need: 'write-volume', namespaceFrom: 'body', sources: true } }, schema: { tags: ['volumes'], summary: 'Create a volume (202 + task; 201 when ?wait=true)', body: CreateVolumeBody, querystring: CreateVolumeQuery } }, async (req, reply) => {
     const { accessMode, accessModes, ...rest } = req.body;
     if (accessMode && accessModes) throw new InvalidInputError('give accessMode or accessModes, not both', 'accessMode');
     const modes = accessModes ?? (accessMode ? [accessMode] : undefined);
@@ -39,13 +43,14 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
     return reply.status(201).send({ volume: await reread(accepted.resource.id), task });
   });
 
-  app.get('/volumes', { schema: { tags: ['volumes'], summary: 'List volumes (keyset pages; blocking with index/wait)', querystring: ListVolumesQuery } }, async (req, reply) => {
+  app.get('/volumes', { config: { access: { need: 'list-volume', namespaceFrom: 'query', list: true } }, schema: { tags: ['volumes'], summary: 'List volumes (keyset pages; blocking with index/wait)', querystring: ListVolumesQuery } }, async (req, reply) => {
     const q = req.query;
     const labels = labelFilter(q.label);
     const typeId = q.type !== undefined ? ((await volumed.store.getType(q.type))?.id ?? q.type) : undefined;
     const page = await blocking(volumed, req, reply, q, () =>
       engine.listVolumes({
         ...(q.namespace !== undefined ? { namespace: q.namespace } : {}),
+        ...(req.visible ? { namespaces: req.visible } : {}),
         ...(q.status ? { status: q.status } : {}),
         ...(q.pool !== undefined ? { poolId: q.pool } : {}),
         ...(q.namePrefix !== undefined ? { namePrefix: q.namePrefix } : {}),
@@ -62,29 +67,29 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
     return { volumes: page.items, nextCursor: page.nextCursor };
   });
 
-  app.get('/volumes/:id', { schema: { tags: ['volumes'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
+  app.get('/volumes/:id', { config: { access: { need: 'read-volume', resource: 'volume' } }, schema: { tags: ['volumes'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
     const volume = await blocking(volumed, req, reply, req.query, () => engine.getVolume(req.params.id));
     return { volume };
   });
 
-  app.patch('/volumes/:id', { schema: { tags: ['volumes'], summary: 'Update names, labels, flags and metadata', params: IdParams, body: UpdateVolumeBody } }, async (req) => {
+  app.patch('/volumes/:id', { config: { access: { need: 'write-volume', resource: 'volume' } }, schema: { tags: ['volumes'], summary: 'Update names, labels, flags and metadata', params: IdParams, body: UpdateVolumeBody } }, async (req) => {
     return { volume: await engine.updateVolume(req.params.id, req.body) };
   });
 
-  app.delete('/volumes/:id', { schema: { tags: ['volumes'], params: IdParams, querystring: DeleteVolumeQuery } }, async (req, reply) => {
+  app.delete('/volumes/:id', { config: { access: { need: forceIsAdmin('write-volume'), resource: 'volume' } }, schema: { tags: ['volumes'], params: IdParams, querystring: DeleteVolumeQuery } }, async (req, reply) => {
     const accepted = await engine.deleteVolume(req.params.id, { cascade: req.query.cascade ?? false, force: req.query.force ?? false });
     const task = await settle(volumed, req, accepted.task, req.query.wait);
     return reply.status(req.query.wait ? 200 : 202).send({ volume: req.query.wait ? await reread(req.params.id) : accepted.resource, task });
   });
 
-  app.post('/volumes/manage', { schema: { tags: ['adoption'], summary: 'Adopt an existing storage object', body: ManageVolumeBody, querystring: ActionQuery } }, async (req, reply) => {
+  app.post('/volumes/manage', { config: { access: { need: 'admin', namespaceFrom: 'body' } }, schema: { tags: ['adoption'], summary: 'Adopt an existing storage object', body: ManageVolumeBody, querystring: ActionQuery } }, async (req, reply) => {
     const accepted = await engine.manageVolume(req.body);
     const task = await settle(volumed, req, accepted.task, req.query.wait);
     return reply.status(req.query.wait ? 201 : 202).send({ volume: req.query.wait ? await reread(accepted.resource.id) : accepted.resource, task });
   });
 
   for (const [action, body] of Object.entries(ACTION_BODIES)) {
-    app.post(`/volumes/:id/${action}`, { schema: { tags: ['volume actions'], params: IdParams, body, querystring: ActionQuery } }, async (req, reply) => {
+    app.post(`/volumes/:id/${action}`, { config: { access: { need: ADMIN_ACTIONS.has(action) ? 'admin' : 'write-volume', resource: 'volume' } }, schema: { tags: ['volume actions'], params: IdParams, body, querystring: ActionQuery } }, async (req, reply) => {
       const id = (req.params).id;
       const b = req.body as Record<string, unknown>;
       const wait = (req.query).wait;
