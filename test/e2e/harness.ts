@@ -15,14 +15,16 @@ export interface RunningServer {
   readonly dataDir: string;
   readonly child: ChildProcess;
   readonly stderr: () => string;
+  /** Everything the server wrote (its log), for checks that nothing leaked. */
+  readonly output: () => string;
   api<T = unknown>(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Headers }>;
   stop(): Promise<void>;
 }
 
-export async function startServer(options: { config?: string; env?: Record<string, string> } = {}): Promise<RunningServer> {
+export async function startServer(options: { config?: string; env?: Record<string, string>; args?: readonly string[]; scheme?: 'http' | 'https' } = {}): Promise<RunningServer> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm test does)`);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'volumed-e2e-'));
-  const args = [MAIN, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
+  const args = [MAIN, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])];
   if (options.config !== undefined) {
     const file = path.join(dataDir, 'volumed.yaml');
     await fs.writeFile(file, options.config.replaceAll('$DATA', dataDir));
@@ -30,12 +32,14 @@ export async function startServer(options: { config?: string; env?: Record<strin
   }
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VOLUMED_LOG_LEVEL: 'warn', ...options.env } });
   let err = '';
+  let out = '';
   child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (c: Buffer) => {
       out += c.toString();
-      const m = /volumed listening on (http:\/\/\S+)/.exec(out);
+      const m = /volumed listening on (https?:\/\/\S+)/.exec(out);
       if (m?.[1]) resolve(m[1]);
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
@@ -48,6 +52,7 @@ export async function startServer(options: { config?: string; env?: Record<strin
     dataDir,
     child,
     stderr: () => err,
+    output: () => out + err,
     async api<T>(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}) {
       const res = await fetch(url + urlPath, {
         method,
