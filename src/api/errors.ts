@@ -50,6 +50,7 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
     return { status: 400, body: { error: { code: 'invalid_input', message: describeValidation(fe.validationContext ?? 'request', fe.validation) } } };
   }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { error: { code: 'too_large', message: 'request body is too large' } } };
+  if (fe.statusCode === 429) return { status: 429, body: { error: { code: 'rate_limited', message: fe.message } } };
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, body: { error: { code: 'unsupported_media_type', message: fe.message } } };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, body: { error: { code: 'invalid_input', message: fe.message } } };

@@ -6,7 +6,7 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { allows, visibleNamespaces, type Capability, type Identity } from '../domain/acl.js';
-import { ForbiddenError, NotFoundError } from '../domain/errors.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import type { Volumed } from '../app/open.js';
 
 export type Need = Capability | 'management' | 'authenticated';
@@ -32,6 +32,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     identity: Identity;
+    /** A refused token, answered (401) once the rate limiter has counted the request. */
+    unauthenticated: UnauthenticatedError | undefined;
     /** For lists: the namespaces the caller may see; undefined means all. */
     visible: readonly string[] | undefined;
   }
@@ -68,6 +70,8 @@ async function namespaceOf(volumed: Volumed, kind: NonNullable<AccessRule['resou
   }
 }
 
+const NOBODY: Identity = { token: null, management: false, rules: [] };
+
 /** 404 when the caller cannot even read there, 403 when it can read but not do this. */
 function checkResource(identity: Identity, need: Capability, namespace: string, type: string, id: string): void {
   if (!allows(identity, 'read-volume', namespace) && !allows(identity, need, namespace)) throw new NotFoundError(type, id);
@@ -82,10 +86,24 @@ export function installGuard(app: FastifyInstance, volumed: Volumed, publicPrefi
     if (publicPrefixes.some((p) => route.url.startsWith(p))) route.config = { ...(route.config ?? {}), access: { public: true } };
   });
 
+  app.decorateRequest('unauthenticated', undefined);
   app.addHook('onRequest', async (req) => {
     const rule = req.routeOptions.config.access;
     if (rule?.public) return;
-    req.identity = await volumed.acl.identify(tokenOf(req));
+    try {
+      req.identity = await volumed.acl.identify(tokenOf(req));
+    } catch (e) {
+      if (!(e instanceof UnauthenticatedError)) throw e;
+      // Not thrown yet: the rate limiter (a later onRequest hook) must count
+      // refused requests too, or made-up tokens would each get a fresh bucket.
+      req.identity = NOBODY;
+      req.unauthenticated = e;
+    }
+  });
+  // Before the body is read.
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    if (req.unauthenticated) throw req.unauthenticated;
+    return payload;
   });
 
   app.addHook('preHandler', async (req) => {

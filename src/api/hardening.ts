@@ -1,11 +1,9 @@
 // Rate limiting per token (429 + Retry-After) and the audit log of every
 // mutating request (who, what, result) as JSON lines.
 
-import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
-import { tokenOf } from './guard.js';
 
 export interface RateLimitOptions {
   readonly max: number;
@@ -16,15 +14,15 @@ export async function installRateLimit(app: FastifyInstance, options: RateLimitO
   await app.register(rateLimit, {
     max: options.max,
     timeWindow: options.windowSeconds * 1000,
-    // Per token when one is sent (hashed: the key is kept in memory), else per client address.
+    // Per token once the guard has accepted it, else per client address (so
+    // made-up tokens share their sender's bucket, as does everyone with ACLs off).
     keyGenerator: (req) => {
-      const token = tokenOf(req);
-      return token ? `t:${createHash('sha256').update(token).digest('hex').slice(0, 32)}` : `ip:${req.ip}`;
+      const token = req.identity?.token;
+      return token ? `t:${token.id}` : `ip:${req.ip}`;
     },
-    errorResponseBuilder: (_req, ctx) => ({
-      statusCode: 429,
-      error: { code: 'rate_limited', message: `too many requests: at most ${ctx.max} per ${options.windowSeconds}s; retry in ${Math.ceil(ctx.ttl / 1000)}s` },
-    }),
+    // Thrown, and answered by the surface's error handler like every other error.
+    errorResponseBuilder: (_req, ctx) =>
+      Object.assign(new Error(`too many requests: at most ${ctx.max} per ${options.windowSeconds}s; retry in ${Math.ceil(ctx.ttl / 1000)}s`), { statusCode: 429, code: 'rate_limited' }),
   });
 }
 
