@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { pino } from 'pino';
 import { openVolumed, type Volumed } from '../app/open.js';
 import { buildServer } from '../api/server.js';
-import { isLoopback, loadConfig, type ConfigOverrides, type ServerConfig } from '../config/config.js';
+import { ConfigError, isLoopback, loadConfig, type ConfigOverrides, type ServerConfig } from '../config/config.js';
 
 /** One server per data dir: SQLite is embedded, and task recovery assumes it owns every running task. */
 async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
@@ -40,6 +40,8 @@ async function syncTypes(volumed: Volumed, config: ServerConfig): Promise<void> 
 export async function serve(flags: ConfigOverrides): Promise<void> {
   const config = await loadConfig(flags);
   const logger = pino({ level: config.logLevel, base: { service: 'volumed' } });
+  // Read before anything is opened, so that a wrong path stops the start cleanly.
+  const tls = config.tls ? { cert: await readTlsFile(config.tls.cert, 'tls.cert'), key: await readTlsFile(config.tls.key, 'tls.key') } : undefined;
   const unlock = await lockDataDir(config.dataDir);
   const volumed = await openVolumed({
     dataDir: config.dataDir,
@@ -53,7 +55,6 @@ export async function serve(flags: ConfigOverrides): Promise<void> {
   if (recovery.resumed.length || recovery.failed.length || recovery.rolledBack.length) logger.warn(recovery, 'recovered work interrupted by the last stop');
   void reportOrphansWhenSettled(volumed, recovery.resumed, logger);
 
-  const tls = config.tls ? { cert: await fs.readFile(config.tls.cert), key: await fs.readFile(config.tls.key) } : undefined;
   const app = await buildServer(volumed, { logger, ...(tls ? { tls } : {}), rateLimit: config.rateLimit, auditLog: config.auditLog });
   const address = await app.listen({ host: config.host, port: config.port });
   logger.info({ address, dataDir: config.dataDir, pools: volumed.pools.ids(), acl: config.acl }, 'volumed listening');
@@ -72,6 +73,14 @@ export async function serve(flags: ConfigOverrides): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+async function readTlsFile(file: string, key: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (e) {
+    throw new ConfigError(`${key}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }
 
 /** Orphans are judged once resumed work has ended (a resumed create's file has no record yet). */
