@@ -2,7 +2,8 @@
 // uses; it never reaches into the server's internals.
 
 import type { Readable } from 'node:stream';
-import type { Attachment, Image, ManageableObject, Pool, Snapshot, Task, Volume, VolumeType } from '../domain/types.js';
+import type { AclToken, Policy, PolicyRule } from '../domain/acl.js';
+import type { Attachment, Image, ManageableObject, Pool, Quota, Snapshot, Task, Volume, VolumeType } from '../domain/types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -22,7 +23,15 @@ export interface Accepted {
 }
 
 export class VolumedClient {
-  constructor(readonly baseUrl: string) {}
+  /** token: an ACL secret, sent as `Authorization: Bearer` (needed when the server runs with --acl). */
+  constructor(
+    readonly baseUrl: string,
+    private readonly token?: string,
+  ) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}`, ...extra } : extra;
+  }
 
   private url(path: string, query: Query = {}): string {
     const u = new URL(`/api/v1${path}`, this.baseUrl);
@@ -39,7 +48,7 @@ export class VolumedClient {
     try {
       res = await fetch(this.url(path, options.query), {
         method,
-        headers: options.body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: this.headers(options.body === undefined ? {} : { 'content-type': 'application/json' }),
         ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
       });
     } catch (e) {
@@ -99,6 +108,19 @@ export class VolumedClient {
   listTasks = (query: Query) => this.request<{ tasks: Task[]; nextCursor: string | null }>('GET', '/tasks', { query });
   getTask = (id: string, wait?: string) => this.request<{ task: Task }>('GET', `/tasks/${encodeURIComponent(id)}`, { query: { wait } }).then((r) => r.task);
 
+  // access control, quotas
+  bootstrap = () => this.request<{ token: AclToken; secretId: string }>('POST', '/acl/bootstrap');
+  listPolicies = () => this.request<{ policies: Policy[] }>('GET', '/acl/policies').then((r) => r.policies);
+  getPolicy = (name: string) => this.request<{ policy: Policy }>('GET', `/acl/policies/${encodeURIComponent(name)}`).then((r) => r.policy);
+  putPolicy = (body: { name: string; description?: string; rules: readonly PolicyRule[] }) => this.request<{ policy: Policy }>('POST', '/acl/policies', { body }).then((r) => r.policy);
+  deletePolicy = (name: string) => this.request<undefined>('DELETE', `/acl/policies/${encodeURIComponent(name)}`);
+  listTokens = () => this.request<{ tokens: AclToken[] }>('GET', '/acl/tokens').then((r) => r.tokens);
+  getToken = (id: string) => this.request<{ token: AclToken }>('GET', id === 'self' ? '/acl/token/self' : `/acl/tokens/${encodeURIComponent(id)}`).then((r) => r.token);
+  createToken = (body: { name: string; policies?: readonly string[]; management?: boolean }) => this.request<{ token: AclToken; secretId: string }>('POST', '/acl/tokens', { body });
+  deleteToken = (id: string) => this.request<undefined>('DELETE', `/acl/tokens/${encodeURIComponent(id)}`);
+  getQuota = (namespace: string) => this.request<{ quota: Quota; usage: Record<string, number> }>('GET', `/quotas/${encodeURIComponent(namespace)}`);
+  setQuota = (namespace: string, body: Omit<Quota, 'namespace'>) => this.request<{ quota: Quota }>('PUT', `/quotas/${encodeURIComponent(namespace)}`, { body }).then((r) => r.quota);
+
   // images
   listImages = () => this.request<{ images: Image[] }>('GET', '/images').then((r) => r.images);
   getImage = (id: string) => this.request<{ image: Image }>('GET', `/images/${encodeURIComponent(id)}`).then((r) => r.image);
@@ -106,7 +128,7 @@ export class VolumedClient {
   async uploadImage(name: string, data: Readable, namespace?: string): Promise<Image> {
     const res = await fetch(this.url('/images', { name, namespace }), {
       method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: this.headers({ 'content-type': 'application/octet-stream' }),
       body: data,
       duplex: 'half',
     });
@@ -115,7 +137,7 @@ export class VolumedClient {
     return body.image;
   }
   async downloadImage(id: string): Promise<ReadableStream<Uint8Array>> {
-    const res = await fetch(this.url(`/images/${encodeURIComponent(id)}/data`));
+    const res = await fetch(this.url(`/images/${encodeURIComponent(id)}/data`), { headers: this.headers() });
     if (!res.ok || !res.body) {
       const body = (await res.json()) as { error?: { code: string; message: string } };
       throw new ApiError(res.status, body.error?.code ?? 'error', body.error?.message ?? `HTTP ${res.status}`);

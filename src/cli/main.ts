@@ -4,6 +4,7 @@
 
 import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
+import { aclCommand, quotaCommand } from './commands/acl.js';
 import { imageCommand, poolCommand, snapshotCommand, taskCommand, typeCommand } from './commands/others.js';
 import { volumeCommand } from './commands/volume.js';
 import { serve } from './serve.js';
@@ -11,6 +12,7 @@ import { serve } from './serve.js';
 const program = new Command('volumed')
   .description('volumed: volumes on real storage')
   .option('--server <url>', 'volumed server', process.env.VOLUMED_ADDR ?? 'http://127.0.0.1:8776')
+  .option('--token <secret>', 'ACL token secret (default: $VOLUMED_TOKEN)')
   .option('--json', 'machine-readable output', false)
   .showHelpAfterError();
 
@@ -37,5 +39,7 @@ program.addCommand(poolCommand());
 program.addCommand(typeCommand());
 program.addCommand(taskCommand());
 program.addCommand(imageCommand());
+program.addCommand(aclCommand());
+program.addCommand(quotaCommand());
 
 await program.parseAsync(process.argv);

@@ -9,10 +9,12 @@ import { formatSize, table } from './format.js';
 export interface GlobalOptions {
   readonly server: string;
   readonly json: boolean;
+  readonly token?: string;
 }
 
 export function client(opts: GlobalOptions): VolumedClient {
-  return new VolumedClient(opts.server);
+  // The env default is read here, not as a commander default, so that --help never prints a secret.
+  return new VolumedClient(opts.server, opts.token ?? process.env.VOLUMED_TOKEN);
 }
 
 export function print(opts: GlobalOptions, value: unknown, human: () => string): void {
