@@ -319,6 +319,22 @@ describe('engine on a real file pool', () => {
     expect((await v.engine.getVolume(stuck.id)).status).toBe('available');
   });
 
+  it('seals volume and snapshot secrets: ciphertext in the store, opened only for drivers, absent from records', async () => {
+    const secret = 'pa55-' + randomBytes(8).toString('hex');
+    const vol = await readyVolume('sealed', 4 * MiB, { secrets: { chapPassword: secret } });
+    const snap = await v.engine.createSnapshot(vol.id, { name: 's', secrets: { token: secret } });
+    await v.settle(snap);
+    const sealedVol = await v.store.getVolumeSecrets(vol.id);
+    const sealedSnap = await v.store.getSnapshotSecrets(snap.resource.id);
+    expect(sealedVol).toMatch(/^v1\./);
+    expect(sealedSnap).toMatch(/^v1\./);
+    expect(sealedVol).not.toContain(secret);
+    expect(await v.engine.readVolumeSecrets(vol.id)).toEqual({ chapPassword: secret });
+    const records = JSON.stringify([await v.engine.getVolume(vol.id), await v.engine.getSnapshot(snap.resource.id), await v.store.listTasks({ limit: 100 }), await v.store.listEvents(0, 1000)]);
+    expect(records).not.toContain(secret);
+    expect((await fs.stat(path.join(v.dataDir, 'secret.key'))).mode & 0o777).toBe(0o600);
+  });
+
   it('reserves and unreserves synchronously', async () => {
     const vol = await readyVolume('r', MiB);
     expect((await v.engine.reserveVolume(vol.id)).status).toBe('reserved');

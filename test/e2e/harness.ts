@@ -21,7 +21,7 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(options: { config?: string; env?: Record<string, string>; args?: readonly string[]; scheme?: 'http' | 'https' } = {}): Promise<RunningServer> {
+export async function startServer(options: { config?: string; env?: Record<string, string>; args?: readonly string[] } = {}): Promise<RunningServer> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm test does)`);
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'volumed-e2e-'));
   const args = [MAIN, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...(options.args ?? [])];
