@@ -7,7 +7,7 @@ import { checkAttachmentAllowed, effectiveAccessMode } from '../domain/access-mo
 import { errorMessage, InvalidInputError, NotFoundError } from '../domain/errors.js';
 import { decideVolume } from '../domain/states.js';
 import type { AccessMode, Attachment, AttachmentMode, Volume } from '../domain/types.js';
-import { enqueue, mustGetVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueueVolumeTask, mustGetVolume, type Accepted, type EngineContext } from './context.js';
 import { volumeRef } from './pools.js';
 import type { HandlerRegistry } from './tasks/handler.js';
 
@@ -56,14 +56,7 @@ export async function attachVolume(ctx: EngineContext, volumeId: string, input: 
       { status: decision.next ?? 'attaching', attachStatus: 'attaching', previousStatus: volume.status },
       { modifyIndex: volume.modifyIndex },
     );
-    const task = await enqueue(tx, {
-      operation: 'volume.attach',
-      namespace: volume.namespace,
-      lockKey: volumeId,
-      resourceType: 'volume',
-      resourceId: volumeId,
-      params: { attachmentId: attachment.id },
-    });
+    const task = await enqueueVolumeTask(tx, volume, 'volume.attach', { attachmentId: attachment.id });
     return { resource: updated, attachment, task };
   });
   ctx.wake();
@@ -82,14 +75,7 @@ export async function detachVolume(ctx: EngineContext, volumeId: string, attachm
       { status: decision.next ?? 'detaching', attachStatus: 'detaching', previousStatus: volume.status },
       { modifyIndex: volume.modifyIndex },
     );
-    const task = await enqueue(tx, {
-      operation: 'volume.detach',
-      namespace: volume.namespace,
-      lockKey: volumeId,
-      resourceType: 'volume',
-      resourceId: volumeId,
-      params: { attachmentId, force: options.force ?? false },
-    });
+    const task = await enqueueVolumeTask(tx, volume, 'volume.detach', { attachmentId, force: options.force ?? false });
     return { resource: updated, attachment: detaching, task };
   });
   ctx.wake();

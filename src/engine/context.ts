@@ -29,6 +29,11 @@ export interface TaskSpec {
   readonly params?: Readonly<Record<string, unknown>>;
 }
 
+/** A task on one volume, serialized with every other task on it. */
+export function enqueueVolumeTask(tx: StoreTx, volume: Pick<Volume, 'id' | 'namespace'>, operation: string, params?: Readonly<Record<string, unknown>>): Promise<Task> {
+  return enqueue(tx, { operation, namespace: volume.namespace, lockKey: volume.id, resourceType: 'volume', resourceId: volume.id, ...(params ? { params } : {}) });
+}
+
 export function enqueue(tx: StoreTx, spec: TaskSpec): Promise<Task> {
   const now = new Date().toISOString();
   return tx.insertTask({

@@ -7,7 +7,7 @@ import { InvalidInputError, InvalidStateError, NotFoundError, UnsupportedError }
 import { decideVolume } from '../domain/states.js';
 import type { Image, Volume } from '../domain/types.js';
 import { checkName, checkNamespace } from '../domain/validation.js';
-import { enqueue, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueueVolumeTask, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
 import { volumeRef } from './pools.js';
 import type { HandlerRegistry } from './tasks/handler.js';
 
@@ -41,7 +41,7 @@ export async function uploadVolumeToImage(ctx: EngineContext, volumeId: string, 
       sourceVolumeId: volumeId,
     });
     const updated = await tx.updateVolume(volumeId, { status: decision.next ?? 'uploading', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueue(tx, { operation: 'volume.upload-image', namespace: volume.namespace, lockKey: volumeId, resourceType: 'volume', resourceId: volumeId, params: { imageId: image.id } });
+    const task = await enqueueVolumeTask(tx, volume, 'volume.upload-image', { imageId: image.id });
     return { resource: updated, image, task };
   });
   ctx.wake();
@@ -59,7 +59,7 @@ export async function reimageVolume(ctx: EngineContext, volumeId: string, imageI
     if (image.sizeBytes > volume.sizeBytes) throw new InvalidInputError(`image ${imageId} (${image.sizeBytes} bytes) is larger than volume ${volumeId} (${volume.sizeBytes} bytes)`, 'imageId');
     ctx.pools.require(volume.poolId, 'streams', 'writing volume bytes');
     const updated = await tx.updateVolume(volumeId, { status: decision.next ?? 'downloading', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueue(tx, { operation: 'volume.reimage', namespace: volume.namespace, lockKey: volumeId, resourceType: 'volume', resourceId: volumeId, params: { imageId } });
+    const task = await enqueueVolumeTask(tx, volume, 'volume.reimage', { imageId });
     return { resource: updated, task };
   });
   ctx.wake();

@@ -11,7 +11,7 @@ import { decideVolume } from '../domain/states.js';
 import type { Volume } from '../domain/types.js';
 import type { Driver, VolumeRef } from '../drivers/driver.js';
 import type { StoreTx } from '../store/store.js';
-import { enqueue, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueueVolumeTask, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
 import { volumeRef } from './pools.js';
 import { choosePool } from './scheduler.js';
 import type { HandlerRegistry, TaskContext } from './tasks/handler.js';
@@ -46,7 +46,7 @@ export async function migrateVolume(ctx: EngineContext, id: string, input: Migra
     decideVolume('migrate', id, current.status, current.migrationStatus);
     checkMovable(ctx, current, target, await tx.countSnapshots(id));
     const updated = await tx.updateVolume(id, { migrationStatus: 'starting', lastError: null }, { modifyIndex: current.modifyIndex });
-    const task = await enqueue(tx, { operation: 'volume.migrate', namespace: current.namespace, lockKey: id, resourceType: 'volume', resourceId: id, params: { targetPool: target } });
+    const task = await enqueueVolumeTask(tx, current, 'volume.migrate', { targetPool: target });
     return { resource: updated, task };
   });
   ctx.wake();
@@ -74,7 +74,7 @@ export async function retypeVolume(ctx: EngineContext, id: string, input: Retype
     const decision = decideVolume('retype', id, current.status, current.migrationStatus);
     if (target) checkMovable(ctx, current, target, await tx.countSnapshots(id));
     const updated = await tx.updateVolume(id, { status: decision.next ?? 'retyping', previousStatus: current.status }, { modifyIndex: current.modifyIndex });
-    const task = await enqueue(tx, { operation: 'volume.retype', namespace: current.namespace, lockKey: id, resourceType: 'volume', resourceId: id, params: { typeId: type.id, targetPool: target } });
+    const task = await enqueueVolumeTask(tx, current, 'volume.retype', { typeId: type.id, targetPool: target });
     return { resource: updated, task };
   });
   ctx.wake();

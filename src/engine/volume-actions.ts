@@ -6,7 +6,7 @@ import { decideVolume } from '../domain/states.js';
 import type { AclRule, AttachStatus, ContainerCluster, MigrationStatus, Volume, VolumeStatus } from '../domain/types.js';
 import { checkLabels, checkName, checkSize, checkVolumeStatus } from '../domain/validation.js';
 import type { VolumePatch } from '../store/store.js';
-import { enqueue, mustGetSnapshot, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueueVolumeTask, mustGetSnapshot, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
 import { snapshotRef, volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
 import { failTask } from './tasks/runner.js';
@@ -31,14 +31,7 @@ export async function extendVolume(ctx: EngineContext, id: string, newSizeBytes:
     if (sizeBytes <= volume.sizeBytes) throw new InvalidInputError(`must be larger than the current size, ${volume.sizeBytes} bytes`, 'newSizeBytes');
     await checkQuota(tx, volume.namespace, { bytes: sizeBytes - volume.sizeBytes }, ctx.quotaDefaults);
     const updated = await tx.updateVolume(id, { status: decision.next ?? 'extending', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueue(tx, {
-      operation: 'volume.extend',
-      namespace: volume.namespace,
-      lockKey: id,
-      resourceType: 'volume',
-      resourceId: id,
-      params: { sizeBytes, awaitCompletion: online && options.awaitCompletion === true },
-    });
+    const task = await enqueueVolumeTask(tx, volume, 'volume.extend', { sizeBytes, awaitCompletion: online && options.awaitCompletion === true });
     return { resource: updated, task };
   });
   ctx.wake();
@@ -73,7 +66,7 @@ export async function revertVolume(ctx: EngineContext, id: string, snapshotId: s
     if (snap.status !== 'available') throw new InvalidStateError({ type: 'snapshot', id: snapshotId }, 'revert to snapshot', snap.status);
     ctx.pools.require(volume.poolId, 'revertToSnapshot', 'revert to snapshot');
     const updated = await tx.updateVolume(id, { status: decision.next ?? 'reverting', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueue(tx, { operation: 'volume.revert', namespace: volume.namespace, lockKey: id, resourceType: 'volume', resourceId: id, params: { snapshotId } });
+    const task = await enqueueVolumeTask(tx, volume, 'volume.revert', { snapshotId });
     return { resource: updated, task };
   });
   ctx.wake();

@@ -5,7 +5,7 @@ import { errorMessage, InvalidStateError } from '../domain/errors.js';
 import { WORKING_SNAPSHOT_STATUSES, decideSnapshot, decideVolume } from '../domain/states.js';
 import type { Volume } from '../domain/types.js';
 import type { StoreTx } from '../store/store.js';
-import { enqueue, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueueVolumeTask, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
 import { snapshotRef, volumeRef } from './pools.js';
 import type { HandlerRegistry } from './tasks/handler.js';
 
@@ -36,14 +36,7 @@ export async function deleteVolume(ctx: EngineContext, id: string, options: Dele
       await tx.updateSnapshot(snap.id, { status: 'deleting' });
     }
     const updated = await tx.updateVolume(id, { status: decision.next ?? 'deleting', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueue(tx, {
-      operation: 'volume.delete',
-      namespace: volume.namespace,
-      lockKey: id,
-      resourceType: 'volume',
-      resourceId: id,
-      params: { force: options.force ?? false },
-    });
+    const task = await enqueueVolumeTask(tx, volume, 'volume.delete', { force: options.force ?? false });
     return { resource: updated, task };
   });
   ctx.wake();
@@ -58,7 +51,7 @@ export async function unmanageVolume(ctx: EngineContext, id: string): Promise<Ac
     if (snapshots) throw new InvalidStateError({ type: 'volume', id }, 'unmanage volume', volume.status, `it has ${snapshots} snapshot(s)`);
     ctx.pools.require(volume.poolId, 'manage', 'unmanage');
     const updated = await tx.updateVolume(id, { status: decision.next ?? 'unmanaging', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueue(tx, { operation: 'volume.unmanage', namespace: volume.namespace, lockKey: id, resourceType: 'volume', resourceId: id });
+    const task = await enqueueVolumeTask(tx, volume, 'volume.unmanage');
     return { resource: updated, task };
   });
   ctx.wake();
