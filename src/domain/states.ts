@@ -16,6 +16,8 @@ export type VolumeAction =
   | 'reserve'
   | 'unreserve'
   | 'attach'
+  | 'beginDetaching'
+  | 'rollDetaching'
   | 'detach'
   | 'extend'
   | 'extendOnline'
@@ -69,7 +71,13 @@ export const VOLUME_TRANSITIONS: Readonly<Record<VolumeAction, VolumeTransition>
   reserve: { from: ['available'], working: null, success: status('reserved'), failure: previous, admin: false },
   unreserve: { from: ['reserved'], working: null, success: status('available'), failure: previous, admin: false },
   attach: { from: ['available', 'reserved', 'in-use'], working: 'attaching', success: status('in-use'), failure: previous, admin: false },
-  detach: { from: ['in-use'], working: 'detaching', success: { to: 'byAttachments' }, failure: status('in-use'), admin: false },
+  // Cinder's os-begin_detaching / os-roll_detaching: a host announces a detach
+  // (no task; the reconciler rolls it back on start if the detach never came).
+  beginDetaching: { from: ['in-use'], working: null, success: status('detaching'), failure: previous, admin: false },
+  rollDetaching: { from: ['detaching'], working: null, success: status('in-use'), failure: previous, admin: false },
+  // From detaching too: the detach that follows begin-detaching (the engine
+  // refuses a second detach while one is running).
+  detach: { from: ['in-use', 'detaching'], working: 'detaching', success: { to: 'byAttachments' }, failure: status('in-use'), admin: false },
   extend: { from: ['available'], working: 'extending', success: previous, failure: status('error_extending'), admin: false },
   // Only when the driver extends attached volumes; the engine checks that.
   extendOnline: { from: ['in-use'], working: 'extending', success: previous, failure: status('error_extending'), admin: false },

@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { checkAttachmentAllowed, effectiveAccessMode } from '../domain/access-modes.js';
-import { errorMessage, InvalidInputError, NotFoundError } from '../domain/errors.js';
+import { errorMessage, InvalidInputError, InvalidStateError, NotFoundError } from '../domain/errors.js';
 import { decideVolume } from '../domain/states.js';
 import type { AccessMode, Attachment, AttachmentMode, Volume } from '../domain/types.js';
 import { enqueueVolumeTask, mustGetVolume, type Accepted, type EngineContext } from './context.js';
@@ -69,10 +69,14 @@ export async function detachVolume(ctx: EngineContext, volumeId: string, attachm
     const attachment = await tx.getAttachment(attachmentId);
     if (!attachment || attachment.volumeId !== volumeId) throw new NotFoundError('attachment', attachmentId);
     const decision = decideVolume(options.force ? 'forceDetach' : 'detach', volumeId, volume.status, volume.migrationStatus);
+    // 'detaching' with attachStatus 'detaching' is a detach task at work (begin-detaching leaves attachStatus alone).
+    if (!options.force && volume.status === 'detaching' && volume.attachStatus === 'detaching') {
+      throw new InvalidStateError({ type: 'volume', id: volumeId }, 'detach volume', volume.status, 'a detach is already running');
+    }
     const detaching = await tx.updateAttachment(attachmentId, { status: 'detaching' });
     const updated = await tx.updateVolume(
       volumeId,
-      { status: decision.next ?? 'detaching', attachStatus: 'detaching', previousStatus: volume.status },
+      { status: decision.next ?? 'detaching', attachStatus: 'detaching', previousStatus: volume.status === 'detaching' ? 'in-use' : volume.status },
       { modifyIndex: volume.modifyIndex },
     );
     const task = await enqueueVolumeTask(tx, volume, 'volume.detach', { attachmentId, force: options.force ?? false });
@@ -82,12 +86,18 @@ export async function detachVolume(ctx: EngineContext, volumeId: string, attachm
   return result;
 }
 
-/** Cinder's os-reserve / os-unreserve: synchronous status holds. */
-export async function reserveVolume(ctx: EngineContext, volumeId: string, reserve: boolean): Promise<Volume> {
+/**
+ * Synchronous status holds around an attach or detach that a host performs:
+ * Cinder's os-reserve / os-unreserve and os-begin_detaching / os-roll_detaching.
+ */
+export async function holdVolume(ctx: EngineContext, volumeId: string, action: 'reserve' | 'unreserve' | 'beginDetaching' | 'rollDetaching'): Promise<Volume> {
   return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
-    const decision = decideVolume(reserve ? 'reserve' : 'unreserve', volumeId, volume.status, volume.migrationStatus);
-    return tx.updateVolume(volumeId, { status: decision.next ?? volume.status }, { modifyIndex: volume.modifyIndex });
+    const decision = decideVolume(action, volumeId, volume.status, volume.migrationStatus);
+    if (action === 'rollDetaching' && volume.attachStatus === 'detaching') {
+      throw new InvalidStateError({ type: 'volume', id: volumeId }, 'roll detaching volume', volume.status, 'a detach is already running');
+    }
+    return tx.updateVolume(volumeId, { status: decision.next ?? volume.status, previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
   });
 }
 

@@ -345,4 +345,36 @@ describe('engine on a real file pool', () => {
     await v.engine.reserveVolume(other.id);
     expect((await v.engine.unreserveVolume(other.id)).status).toBe('available');
   });
+
+  it('begins and rolls back detaching without a task; a restart rolls back one that never finished', async () => {
+    const vol = await readyVolume('d', MiB, { multiattach: true });
+    const a1 = await v.engine.attachVolume(vol.id, { node: 'n1' });
+    await v.settle(a1);
+    const a2 = await v.engine.attachVolume(vol.id, { node: 'n2' });
+    await v.settle(a2);
+    const begun = await v.engine.beginDetaching(vol.id);
+    expect([begun.status, begun.attachStatus]).toEqual(['detaching', 'attached']);
+    await expect(v.engine.attachVolume(vol.id, { node: 'n3' })).rejects.toThrow(/has status detaching/);
+    await expect(v.engine.beginDetaching(vol.id)).rejects.toThrow(/has status detaching \(allowed from in-use\)/);
+    expect((await v.engine.rollDetaching(vol.id)).status).toBe('in-use');
+    await expect(v.engine.rollDetaching(vol.id)).rejects.toThrow(/has status in-use/);
+
+    // begin-detaching, then the detach itself; while it is queued nothing else may detach or roll back.
+    await v.engine.beginDetaching(vol.id);
+    await v.engine.stop();
+    const detach = await v.engine.detachVolume(vol.id, a1.attachment.id);
+    await expect(v.engine.detachVolume(vol.id, a2.attachment.id)).rejects.toThrow(/a detach is already running/);
+    await expect(v.engine.rollDetaching(vol.id)).rejects.toThrow(/a detach is already running/);
+    await v.engine.start();
+    expect((await v.settle(detach)).state).toBe('success');
+    const after = await v.engine.getVolume(vol.id);
+    expect([after.status, after.attachStatus]).toEqual(['in-use', 'attached']);
+
+    // A begin-detaching that no detach followed does not survive a restart.
+    await v.engine.beginDetaching(vol.id);
+    await v.engine.stop();
+    const report = await v.engine.start();
+    expect(report.rolledBack).toContain(vol.id);
+    expect((await v.engine.getVolume(vol.id)).status).toBe('in-use');
+  });
 });

@@ -8,7 +8,7 @@ import type { Attachment, Image, ManageableObject, Quota, Snapshot, Task, Volume
 import type { ImageStore } from '../images/image-store.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { ListPage, Store, VolumeQuery } from '../store/store.js';
-import { attachmentHandlers, attachVolume, detachVolume, reserveVolume, type AttachAccepted, type AttachInput } from './attachments.js';
+import { attachmentHandlers, attachVolume, detachVolume, holdVolume, type AttachAccepted, type AttachInput } from './attachments.js';
 import type { Accepted, EngineContext } from './context.js';
 import { mustGetSnapshot, mustGetVolume } from './context.js';
 import { createImageFromBytes, deleteImage, imageHandlers, reimageVolume, uploadVolumeToImage, type UploadAccepted } from './images.js';
@@ -119,8 +119,11 @@ export class Engine {
   retypeVolume = (id: string, input: RetypeInput): Promise<Accepted<Volume>> => retypeVolume(this.ctx, id, input);
   migrateVolume = (id: string, input?: MigrateInput): Promise<Accepted<Volume>> => migrateVolume(this.ctx, id, input);
   resetVolumeStatus = (id: string, input: ResetStatusInput): Promise<Volume> => resetVolumeStatus(this.ctx, id, input);
-  reserveVolume = (id: string): Promise<Volume> => reserveVolume(this.ctx, id, true);
-  unreserveVolume = (id: string): Promise<Volume> => reserveVolume(this.ctx, id, false);
+  reserveVolume = (id: string): Promise<Volume> => holdVolume(this.ctx, id, 'reserve');
+  unreserveVolume = (id: string): Promise<Volume> => holdVolume(this.ctx, id, 'unreserve');
+  /** A host is about to detach (in-use → detaching, no task); rollDetaching undoes it. */
+  beginDetaching = (id: string): Promise<Volume> => holdVolume(this.ctx, id, 'beginDetaching');
+  rollDetaching = (id: string): Promise<Volume> => holdVolume(this.ctx, id, 'rollDetaching');
   manageVolume = (input: ManageVolumeInput): Promise<Accepted<Volume>> => manageVolume(this.ctx, input);
   unmanageVolume = (id: string): Promise<Accepted<Volume>> => unmanageVolume(this.ctx, id);
   listManageableVolumes = (poolId: string): Promise<ManageableObject[]> => listManageableVolumes(this.ctx, poolId);

@@ -69,6 +69,12 @@ describe('native API lifecycle', () => {
     await overwrite.write(randomBytes(MiB), 0, MiB, 0);
     await overwrite.close();
 
+    // The host announces the detach, takes it back, announces it again, then detaches.
+    const begun = await s.api<{ volume: Volume }>('POST', `/api/v1/volumes/${id}/begin-detaching`, {});
+    expect([begun.status, begun.body.volume.status]).toEqual([200, 'detaching']);
+    expect((await s.api<{ volume: Volume }>('POST', `/api/v1/volumes/${id}/roll-detaching`, {})).body.volume.status).toBe('in-use');
+    expect((await s.api('POST', `/api/v1/volumes/${id}/roll-detaching`, {})).status).toBe(409);
+    await s.api('POST', `/api/v1/volumes/${id}/begin-detaching`, {});
     const detach = await s.api<{ volume: Volume }>('DELETE', `/api/v1/volumes/${id}/attachments/${attach.body.attachment.id}?wait=true`);
     expect(detach.status).toBe(200);
     expect(detach.body.volume.status).toBe('available');

@@ -134,6 +134,8 @@ export const ACTION_BODIES: Readonly<Record<string, TSchema>> = {
   migrate: Type.Object({ pool: Type.Optional(Type.String({ minLength: 1 })) }, strict),
   reserve: empty,
   unreserve: empty,
+  'begin-detaching': empty,
+  'roll-detaching': empty,
   'reset-status': Type.Object(
     {
       status: Type.Optional(Lit(VOLUME_STATUSES)),

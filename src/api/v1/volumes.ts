@@ -25,6 +25,8 @@ function labelFilter(pairs: readonly string[] | undefined): Record<string, strin
 
 /** Actions Cinder reserves to admins. */
 const ADMIN_ACTIONS = new Set(['migrate', 'reset-status', 'unmanage', 'complete-extend']);
+/** Holds around an attach or detach: the attach capability, as in Nomad's mount-volume. */
+const MOUNT_ACTIONS = new Set(['reserve', 'unreserve', 'begin-detaching', 'roll-detaching']);
 
 export function volumeRoutes(app: App, volumed: Volumed): void {
   const { engine } = volumed;
@@ -89,7 +91,7 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
   });
 
   for (const [action, body] of Object.entries(ACTION_BODIES)) {
-    app.post(`/volumes/:id/${action}`, { config: { access: { need: ADMIN_ACTIONS.has(action) ? 'admin' : 'write-volume', resource: 'volume' } }, schema: { tags: ['volume actions'], params: IdParams, body, querystring: ActionQuery } }, async (req, reply) => {
+    app.post(`/volumes/:id/${action}`, { config: { access: { need: ADMIN_ACTIONS.has(action) ? 'admin' : MOUNT_ACTIONS.has(action) ? 'mount-volume' : 'write-volume', resource: 'volume' } }, schema: { tags: ['volume actions'], params: IdParams, body, querystring: ActionQuery } }, async (req, reply) => {
       const id = (req.params).id;
       const b = req.body as Record<string, unknown>;
       const wait = (req.query).wait;
@@ -99,6 +101,10 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
           return synchronous(engine.reserveVolume(id));
         case 'unreserve':
           return synchronous(engine.unreserveVolume(id));
+        case 'begin-detaching':
+          return synchronous(engine.beginDetaching(id));
+        case 'roll-detaching':
+          return synchronous(engine.rollDetaching(id));
         case 'reset-status':
           return synchronous(engine.resetVolumeStatus(id, b));
         case 'complete-extend':

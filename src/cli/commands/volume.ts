@@ -162,6 +162,8 @@ export function volumeCommand(): Command {
   action('reimage', '<imageId>', "overwrite a volume with an image's bytes", (_o, imageId) => ({ imageId }));
   action('reserve', '', 'hold an available volume for an attach', () => ({}));
   action('unreserve', '', 'release a reservation', () => ({}));
+  action('begin-detaching', '', 'mark an attached volume as being detached by its host', () => ({}));
+  action('roll-detaching', '', 'undo begin-detaching', () => ({}));
   action('reset-status', '', 'admin: set statuses as given', (o) => ({
     ...(o.status ? { status: o.status } : {}),
     ...(o.attachStatus ? { attachStatus: o.attachStatus } : {}),
