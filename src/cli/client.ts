@@ -118,7 +118,7 @@ export class VolumedClient {
   getToken = (id: string) => this.request<{ token: AclToken }>('GET', id === 'self' ? '/acl/token/self' : `/acl/tokens/${encodeURIComponent(id)}`).then((r) => r.token);
   createToken = (body: { name: string; policies?: readonly string[]; management?: boolean }) => this.request<{ token: AclToken; secretId: string }>('POST', '/acl/tokens', { body });
   deleteToken = (id: string) => this.request<undefined>('DELETE', `/acl/tokens/${encodeURIComponent(id)}`);
-  getQuota = (namespace: string) => this.request<{ quota: Quota; usage: Record<string, number> }>('GET', `/quotas/${encodeURIComponent(namespace)}`);
+  getQuota = (namespace: string) => this.request<{ quota: Quota; usage: Omit<Quota, 'namespace'> }>('GET', `/quotas/${encodeURIComponent(namespace)}`);
   setQuota = (namespace: string, body: Omit<Quota, 'namespace'>) => this.request<{ quota: Quota }>('PUT', `/quotas/${encodeURIComponent(namespace)}`, { body }).then((r) => r.quota);
 
   // images

@@ -69,10 +69,7 @@ export async function detachVolume(ctx: EngineContext, volumeId: string, attachm
     const attachment = await tx.getAttachment(attachmentId);
     if (!attachment || attachment.volumeId !== volumeId) throw new NotFoundError('attachment', attachmentId);
     const decision = decideVolume(options.force ? 'forceDetach' : 'detach', volumeId, volume.status, volume.migrationStatus);
-    // 'detaching' with attachStatus 'detaching' is a detach task at work (begin-detaching leaves attachStatus alone).
-    if (!options.force && volume.status === 'detaching' && volume.attachStatus === 'detaching') {
-      throw new InvalidStateError({ type: 'volume', id: volumeId }, 'detach volume', volume.status, 'a detach is already running');
-    }
+    if (!options.force) refuseWhileDetachRuns(volume, 'detach volume');
     const detaching = await tx.updateAttachment(attachmentId, { status: 'detaching' });
     const updated = await tx.updateVolume(
       volumeId,
@@ -94,11 +91,16 @@ export async function holdVolume(ctx: EngineContext, volumeId: string, action: '
   return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
     const decision = decideVolume(action, volumeId, volume.status, volume.migrationStatus);
-    if (action === 'rollDetaching' && volume.attachStatus === 'detaching') {
-      throw new InvalidStateError({ type: 'volume', id: volumeId }, 'roll detaching volume', volume.status, 'a detach is already running');
-    }
-    return tx.updateVolume(volumeId, { status: decision.next ?? volume.status, previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
+    if (action === 'rollDetaching') refuseWhileDetachRuns(volume, 'roll detaching volume');
+    return tx.updateVolume(volumeId, { status: decision.next ?? volume.status }, { modifyIndex: volume.modifyIndex });
   });
+}
+
+/** Status 'detaching' is either begin-detaching (attachStatus untouched) or a detach task at work (attachStatus 'detaching'). */
+function refuseWhileDetachRuns(volume: Volume, action: string): void {
+  if (volume.status === 'detaching' && volume.attachStatus === 'detaching') {
+    throw new InvalidStateError({ type: 'volume', id: volume.id }, action, volume.status, 'a detach is already running');
+  }
 }
 
 export const attachmentHandlers: HandlerRegistry = {

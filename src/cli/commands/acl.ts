@@ -121,7 +121,7 @@ export function quotaCommand(): Command {
     run(async () => {
       const o = optsOf(c);
       const { quota, usage } = await client(o).getQuota(ns);
-      const fmt = (k: 'volumes' | 'gigabytes' | 'snapshots') => `${usage[k] ?? 0} of ${quota[k] === -1 ? 'unlimited' : quota[k]}`;
+      const fmt = (k: 'volumes' | 'gigabytes' | 'snapshots') => `${usage[k]} of ${quota[k] === -1 ? 'unlimited' : quota[k]}`;
       print(o, { quota, usage }, () => record({ namespace: ns, volumes: fmt('volumes'), gigabytes: fmt('gigabytes'), snapshots: fmt('snapshots') }));
     }),
   );
