@@ -57,17 +57,7 @@ export function tokenOf(req: Pick<FastifyRequest, 'headers'>): string | undefine
 }
 
 async function namespaceOf(volumed: Volumed, kind: NonNullable<AccessRule['resource']>, id: string): Promise<string | undefined> {
-  const { store } = volumed;
-  switch (kind) {
-    case 'volume':
-      return (await store.getVolume(id))?.namespace;
-    case 'snapshot':
-      return (await store.getSnapshot(id))?.namespace;
-    case 'task':
-      return (await store.getTask(id))?.namespace;
-    case 'image':
-      return (await store.getImage(id))?.namespace;
-  }
+  return volumed.engine.namespaceOf(kind, id);
 }
 
 const NOBODY: Identity = { token: null, management: false, rules: [] };
@@ -126,7 +116,7 @@ export function installGuard(app: FastifyInstance, volumed: Volumed, publicPrefi
       const from = (rule.namespaceFrom === 'body' ? req.body : rule.namespaceFrom === 'query' ? req.query : req.params) as { namespace?: unknown } | undefined;
       const ns = typeof from?.namespace === 'string' ? from.namespace : undefined;
       if (rule.list && ns === undefined) {
-        const visible = visibleNamespaces(identity, need, await volumed.store.listNamespaces());
+        const visible = visibleNamespaces(identity, need, await volumed.engine.listNamespaces());
         req.visible = visible === 'all' ? undefined : visible;
       } else if (!allows(identity, need, ns ?? 'default')) {
         throw new ForbiddenError(`permission denied: ${need} in namespace ${ns ?? 'default'}`, { type: 'namespace', id: ns ?? 'default' });

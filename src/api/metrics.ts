@@ -1,5 +1,5 @@
 // Prometheus metrics: requests and latencies by route, tasks by state, volumes
-// by status, pool capacity. Gauges are read from the store at scrape time.
+// by status, pool capacity. Gauges are read through the engine at scrape time.
 
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -16,6 +16,10 @@ export function installMetrics(app: FastifyInstance, volumed: Volumed): void {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  // One read of the engine's counts per scrape, shared by the gauges below. A
+  // scrape reads; it never refreshes pools or writes anything.
+  let scrape: ReturnType<Volumed['engine']['stats']> | undefined;
+  const stats = (): ReturnType<Volumed['engine']['stats']> => (scrape ??= volumed.engine.stats().finally(() => setImmediate(() => (scrape = undefined))));
   new Gauge({
     name: 'volumed_tasks',
     help: 'Tasks by state',
@@ -23,7 +27,7 @@ export function installMetrics(app: FastifyInstance, volumed: Volumed): void {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [state, n] of Object.entries(await volumed.store.countTasksByState())) this.set({ state }, n);
+      for (const [state, n] of Object.entries((await stats()).tasksByState)) this.set({ state }, n);
     },
   });
   new Gauge({
@@ -33,21 +37,21 @@ export function installMetrics(app: FastifyInstance, volumed: Volumed): void {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [status, n] of Object.entries(await volumed.store.countVolumesByStatus())) this.set({ status }, n);
+      for (const [status, n] of Object.entries((await stats()).volumesByStatus)) this.set({ status }, n);
     },
   });
   new Gauge({
     name: 'volumed_pool_capacity_bytes',
-    help: 'Pool capacity',
+    help: 'Pool capacity (as last measured by the pool refresh) and bytes provisioned',
     labelNames: ['pool', 'kind'],
     registers: [registry],
     async collect() {
       this.reset();
-      for (const id of volumed.pools.ids()) {
-        const pool = await volumed.pools.refresh(id);
-        this.set({ pool: id, kind: 'total' }, pool.capacity.totalBytes);
-        this.set({ pool: id, kind: 'free' }, pool.capacity.freeBytes);
-        this.set({ pool: id, kind: 'provisioned' }, await volumed.store.provisionedBytes(id));
+      const { provisionedBytes } = await stats();
+      for (const pool of await volumed.engine.listPools()) {
+        this.set({ pool: pool.id, kind: 'total' }, pool.capacity.totalBytes);
+        this.set({ pool: pool.id, kind: 'free' }, pool.capacity.freeBytes);
+        this.set({ pool: pool.id, kind: 'provisioned' }, provisionedBytes[pool.id] ?? 0);
       }
     },
   });

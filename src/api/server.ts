@@ -71,7 +71,7 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
   app.get('/healthz', { config: { access: { public: true } }, schema: { tags: ['health'] } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { access: { public: true } }, schema: { tags: ['health'] } }, async (_req, reply) => {
     try {
-      await volumed.store.latestIndex();
+      await volumed.engine.latestIndex();
       return { status: 'ready', pools: volumed.pools.ids() };
     } catch (e) {
       return reply.status(503).send({ status: 'unavailable', error: (e as Error).message });

@@ -1,181 +1,110 @@
 #!/usr/bin/env node
-// `npm run bench`: starts a server on a temp data dir and drives it over HTTP.
-//  1. full lifecycle (create → attach → snapshot → detach → delete snapshot →
-//     delete) with N concurrent clients: lifecycles/s and p50/p99 per step;
-//  2. show and list-page latency with a large store (100k volumes).
-// Prints a table and writes JSON to bench-results/.
+// `npm run bench`: drives built volumed servers over HTTP, as a user would.
+//  1. create → available (?wait=true, 1 GiB sparse volumes) at concurrency 1, 16, 64;
+//  2. the full lifecycle with 16 clients;
+//  3. show and list req/s (16 connections) and list latency with a large store, and RSS;
+//  4. recovery: many tasks in flight, kill -9, restart, time until all have ended.
+// Prints a table and writes JSON to bench-results/, so runs can be compared.
 
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { openVolumed } from '../app/open.js';
-import type { Volume } from '../domain/types.js';
+import { createSweep } from './creates.js';
+import { lifecycleRun } from './lifecycle.js';
+import { readRun, seed } from './reads.js';
+import { recoveryRun } from './recovery.js';
+import { startServer } from './server.js';
 
 const { values } = parseArgs({
   options: {
-    clients: { type: 'string', default: '8' },
-    seconds: { type: 'string', default: '10' },
-    volumes: { type: 'string', default: '100000' },
+    seconds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '1,16,64' },
+    clients: { type: 'string', default: '16' },
+    volumes: { type: 'string', default: '1000000' },
     samples: { type: 'string', default: '500' },
+    'recovery-tasks': { type: 'string', default: '10000' },
+    only: { type: 'string', default: 'creates,lifecycle,reads,recovery' },
     out: { type: 'string', default: 'bench-results' },
   },
 });
-const CLIENTS = Number(values.clients);
 const SECONDS = Number(values.seconds);
-const VOLUMES = Number(values.volumes);
-const SAMPLES = Number(values.samples);
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.js');
+const only = new Set((values.only ?? '').split(','));
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-class Timings {
-  readonly byName = new Map<string, number[]>();
-  add(name: string, ms: number): void {
-    const list = this.byName.get(name) ?? [];
-    list.push(ms);
-    this.byName.set(name, list);
-  }
-  summary(): Record<string, { count: number; p50: number; p99: number; mean: number }> {
-    const out: Record<string, { count: number; p50: number; p99: number; mean: number }> = {};
-    for (const [name, list] of this.byName) {
-      const sorted = [...list].sort((a, b) => a - b);
-      out[name] = { count: list.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: list.reduce((a, b) => a + b, 0) / list.length };
-    }
-    return out;
-  }
-}
-
-async function seed(dataDir: string, count: number): Promise<string[]> {
-  const v = await openVolumed({ dataDir, runTasks: false });
-  const ids: string[] = [];
-  const started = Date.now();
+async function withDataDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'volumed-bench-'));
   try {
-    for (let done = 0; done < count; ) {
-      const batch = Math.min(5000, count - done);
-      await v.store.transact(async (tx) => {
-        for (let i = 0; i < batch; i++) {
-          const id = randomUUID();
-          ids.push(id);
-          await tx.insertVolume({
-            id, name: `seed-${done + i}`, namespace: `ns-${(done + i) % 10}`, description: '', sizeBytes: 1024 * (1 + ((done + i) % 50)),
-            status: 'available', attachStatus: 'detached', migrationStatus: 'none', previousStatus: null, poolId: 'local', typeId: null,
-            externalId: null, kind: 'block', accessModes: [], mountOptions: [], bootable: false, readonly: false, multiattach: false,
-            labels: { app: `app-${(done + i) % 100}` }, imageMetadata: {}, adminMetadata: {}, clusters: [], aclRules: [], source: null, topology: {}, lastError: null,
-          });
-        }
-      });
-      done += batch;
-    }
+    return await fn(dir);
   } finally {
-    await v.close();
+    await fs.rm(dir, { recursive: true, force: true });
   }
-  process.stderr.write(`seeded ${count} volumes in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  return ids;
 }
 
-async function startServer(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, VOLUMED_LOG_LEVEL: 'warn' } });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  return {
-    url,
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function call<T>(t: Timings, name: string, url: string, method = 'GET', body?: unknown): Promise<T> {
-  const start = performance.now();
-  const res = await fetch(url, { method, ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
-  const json = (await res.json()) as T;
-  t.add(name, performance.now() - start);
-  if (!res.ok) throw new Error(`${name}: HTTP ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function lifecycle(base: string, t: Timings, deadline: number): Promise<number> {
-  let done = 0;
-  while (Date.now() < deadline) {
-    const start = performance.now();
-    const { volume } = await call<{ volume: Volume }>(t, 'create', `${base}/volumes?wait=true`, 'POST', { name: `bench-${randomUUID()}`, sizeBytes: 1024 ** 2, pool: 'local', namespace: 'bench' });
-    const { attachment } = await call<{ attachment: { id: string } }>(t, 'attach', `${base}/volumes/${volume.id}/attachments?wait=true`, 'POST', { node: 'bench-node' });
-    const { snapshot } = await call<{ snapshot: { id: string } }>(t, 'snapshot', `${base}/volumes/${volume.id}/snapshots?wait=true`, 'POST', { name: 's', force: true });
-    await call(t, 'detach', `${base}/volumes/${volume.id}/attachments/${attachment.id}?wait=true`, 'DELETE');
-    await call(t, 'delete snapshot', `${base}/snapshots/${snapshot.id}?wait=true`, 'DELETE');
-    await call(t, 'delete', `${base}/volumes/${volume.id}?wait=true`, 'DELETE');
-    t.add('lifecycle', performance.now() - start);
-    done++;
-  }
-  return done;
-}
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const line = (cells: readonly string[], widths: readonly number[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('') + '\n';
 
 async function main(): Promise<void> {
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'volumed-bench-'));
-  try {
-    const ids = await seed(dataDir, VOLUMES);
-    const server = await startServer(dataDir);
-    const base = `${server.url}/api/v1`;
-    try {
-      const life = new Timings();
-      const started = Date.now();
-      const counts = await Promise.all(Array.from({ length: CLIENTS }, () => lifecycle(base, life, started + SECONDS * 1000)));
-      const elapsed = (Date.now() - started) / 1000;
-      const lifecycles = counts.reduce((a, b) => a + b, 0);
+  const result: Record<string, unknown> = { when: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '' };
+  const out = process.stdout;
 
-      const reads = new Timings();
-      const pick = (): string => ids[Math.floor(Math.random() * ids.length)] ?? '';
-      let cursor: string | null = null;
-      for (let i = 0; i < SAMPLES; i++) {
-        await call(reads, 'show volume', `${base}/volumes/${pick()}`);
-        const page: { nextCursor: string | null } = await call<{ nextCursor: string | null }>(reads, 'list page (100, by name)', `${base}/volumes?limit=100&sort=name${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-        cursor = page.nextCursor;
-        await call(reads, 'list page (namespace + label)', `${base}/volumes?limit=100&namespace=ns-${i % 10}&label=app%3Dapp-${i % 100}`);
-        await call(reads, 'list page (size desc)', `${base}/volumes?limit=100&sort=sizeBytes&direction=desc`);
+  if (only.has('creates') || only.has('lifecycle')) {
+    await withDataDir(async (dir) => {
+      const server = await startServer(dir);
+      try {
+        const base = `${server.url}/api/v1`;
+        if (only.has('creates')) {
+          const runs = await createSweep(base, (values.concurrency ?? '').split(',').map(Number), SECONDS);
+          result.creates = runs;
+          out.write('\ncreate → available (?wait=true, 1 GiB sparse)\n');
+          const w = [14, 12, 10, 10, 10];
+          out.write(line(['concurrency', 'creates/s', 'p50 ms', 'p99 ms', 'errors'], w));
+          for (const r of runs) out.write(line([String(r.concurrency), fmt(r.perSecond), fmt(r.p50Ms, 1), fmt(r.p99Ms, 1), String(r.errors)], w));
+        }
+        if (only.has('lifecycle')) {
+          const life = await lifecycleRun(base, Number(values.clients), SECONDS);
+          result.lifecycle = life;
+          out.write(`\nlifecycle (create, attach, snapshot, detach, delete snapshot, delete) with ${String(life.clients)} clients: ${fmt(life.perSecond, 1)}/s, ${String(life.errors)} errors\n`);
+          const w = [20, 8, 10, 10];
+          out.write(line(['step', 'count', 'p50 ms', 'p99 ms'], w));
+          for (const [name, s] of Object.entries(life.steps)) out.write(line([name, String(s.count), fmt(s.p50, 1), fmt(s.p99, 1)], w));
+        }
+        result.rssAfterWritesBytes = await server.rss();
+      } finally {
+        await server.stop();
       }
-      const result = {
-        when: new Date().toISOString(),
-        node: process.version,
-        cpus: os.cpus().length,
-        clients: CLIENTS,
-        seconds: elapsed,
-        storeVolumes: VOLUMES,
-        lifecyclesPerSecond: lifecycles / elapsed,
-        lifecycle: life.summary(),
-        reads: reads.summary(),
-      };
-      const rows = [...Object.entries(result.lifecycle), ...Object.entries(result.reads)];
-      process.stdout.write(`\nlifecycles: ${lifecycles} in ${elapsed.toFixed(1)} s with ${CLIENTS} clients = ${result.lifecyclesPerSecond.toFixed(2)} /s (store holds ${VOLUMES} volumes)\n\n`);
-      process.stdout.write(`${'operation'.padEnd(32)}${'count'.padStart(8)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'mean ms'.padStart(10)}\n`);
-      for (const [name, s] of rows) {
-        process.stdout.write(`${name.padEnd(32)}${String(s.count).padStart(8)}${s.p50.toFixed(1).padStart(10)}${s.p99.toFixed(1).padStart(10)}${s.mean.toFixed(1).padStart(10)}\n`);
-      }
-      await fs.mkdir(values.out ?? 'bench-results', { recursive: true });
-      const file = path.join(values.out ?? 'bench-results', `api-${result.when.replace(/[:.]/g, '-')}.json`);
-      await fs.writeFile(file, JSON.stringify(result, null, 2));
-      process.stdout.write(`\nwritten to ${file}\n`);
-    } finally {
-      await server.stop();
-    }
-  } finally {
-    await fs.rm(dataDir, { recursive: true, force: true });
+    });
   }
+
+  if (only.has('reads')) {
+    await withDataDir(async (dir) => {
+      const ids = await seed(dir, Number(values.volumes));
+      const server = await startServer(dir);
+      try {
+        const reads = await readRun(server.url, ids, SECONDS, Number(values.samples));
+        const rss = await server.rss();
+        result.reads = { ...reads, rssBytes: rss };
+        out.write(`\nreads with ${String(reads.storeVolumes)} volumes in the store, ${String(reads.connections)} connections: show ${fmt(reads.showPerSecond)} req/s, list page of 100 ${fmt(reads.listPerSecond)} req/s, ${String(reads.errors)} errors, server RSS ${fmt(rss / 2 ** 20)} MiB\n`);
+        const w = [32, 8, 10, 10];
+        out.write(line(['one at a time', 'count', 'p50 ms', 'p99 ms'], w));
+        for (const [name, s] of Object.entries(reads.latency)) out.write(line([name, String(s.count), fmt(s.p50, 2), fmt(s.p99, 2)], w));
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+
+  if (only.has('recovery')) {
+    await withDataDir(async (dir) => {
+      const r = await recoveryRun(dir, Number(values['recovery-tasks']));
+      result.recovery = r;
+      out.write(`\nrecovery: ${String(r.inFlightAtKill)} tasks in flight (${String(r.runningAtKill)} running) at kill -9; restarted and listening in ${fmt(r.startSeconds, 2)} s; every task ended ${fmt(r.settledSeconds, 2)} s after the restart (${String(r.failed)} rolled back as failed)\n`);
+    });
+  }
+
+  await fs.mkdir(values.out ?? 'bench-results', { recursive: true });
+  const file = path.join(values.out ?? 'bench-results', `bench-${String(result.when).replace(/[:.]/g, '-')}.json`);
+  await fs.writeFile(file, JSON.stringify(result, null, 2));
+  out.write(`\nwritten to ${file}\n`);
 }
 
 await main();

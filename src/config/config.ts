@@ -43,7 +43,7 @@ export const ConfigSchema = Type.Object(
     pools: Type.Optional(Type.Array(PoolSchema, { minItems: 1 })),
     types: Type.Optional(Type.Array(TypeSchema)),
     quotaDefaults: Type.Optional(QuotaDefaultsSchema),
-    taskConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    taskConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
     acl: Type.Optional(Type.Boolean()),
     tls: Type.Optional(Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
     auditLog: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Literal(false)])),
@@ -76,6 +76,9 @@ export interface ServerConfig {
 }
 
 export class ConfigError extends Error {}
+
+/** Tasks run at once by a server; file-pool work is a few syscalls each. */
+export const DEFAULT_TASK_CONCURRENCY = 64;
 
 export const DEFAULT_LISTEN = '127.0.0.1:8776';
 export const DEFAULT_DATA_DIR = './.volumed';
@@ -134,7 +137,13 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::ffff:127.0.0.1';
 }
 
-export const DEFAULT_RATE_LIMIT = { max: 6000, windowSeconds: 60 };
+/**
+ * With ACLs on, each token may send this many requests a minute (1,000/s):
+ * far above what an orchestrator's controllers send, low enough to stop a
+ * runaway script. With ACLs off there is one trust domain (loopback by
+ * default) and no limit unless the config sets one.
+ */
+export const DEFAULT_RATE_LIMIT = { max: 60_000, windowSeconds: 60 };
 
 /** Flags win over environment variables, which win over the file. */
 export async function loadConfig(flags: ConfigOverrides, env: NodeJS.ProcessEnv = process.env): Promise<ServerConfig> {
@@ -173,11 +182,11 @@ export async function loadConfig(flags: ConfigOverrides, env: NodeJS.ProcessEnv 
     insecureNoAcl,
     tls: file.tls,
     auditLog: file.auditLog === false ? false : path.resolve(file.auditLog ?? path.join(dataDir, 'audit.log')),
-    rateLimit: file.rateLimit === false ? false : (file.rateLimit ?? DEFAULT_RATE_LIMIT),
+    rateLimit: file.rateLimit === false ? false : (file.rateLimit ?? (acl ? DEFAULT_RATE_LIMIT : false)),
     pools: file.pools ?? [{ id: 'local', driver: 'file' }],
     types: file.types ?? [],
     quotaDefaults: file.quotaDefaults,
-    taskConcurrency: file.taskConcurrency ?? 4,
+    taskConcurrency: file.taskConcurrency ?? DEFAULT_TASK_CONCURRENCY,
     logLevel: file.logLevel ?? (env.VOLUMED_LOG_LEVEL as ServerConfig['logLevel'] | undefined) ?? 'info',
   };
 }

@@ -36,6 +36,11 @@ export class AclService {
     readonly enabled: boolean,
   ) {}
 
+  listPolicies = (): Promise<readonly Policy[]> => this.store.listPolicies();
+  getPolicy = (name: string): Promise<Policy | undefined> => this.store.getPolicy(name);
+  listTokens = (): Promise<readonly AclToken[]> => this.store.listTokens();
+  getToken = (id: string): Promise<AclToken | undefined> => this.store.getToken(id);
+
   /** Who holds this secret. With ACLs off everyone may do everything. */
   async identify(secret: string | undefined): Promise<Identity> {
     if (!this.enabled) return ANONYMOUS_ALL;

@@ -56,10 +56,9 @@ export async function attachVolume(ctx: EngineContext, volumeId: string, input: 
       { status: decision.next ?? 'attaching', attachStatus: 'attaching', previousStatus: volume.status },
       { modifyIndex: volume.modifyIndex },
     );
-    const task = await enqueueVolumeTask(tx, volume, 'volume.attach', { attachmentId: attachment.id });
+    const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.attach', { attachmentId: attachment.id });
     return { resource: updated, attachment, task };
   });
-  ctx.wake();
   return result;
 }
 
@@ -76,10 +75,9 @@ export async function detachVolume(ctx: EngineContext, volumeId: string, attachm
       { status: decision.next ?? 'detaching', attachStatus: 'detaching', previousStatus: volume.status === 'detaching' ? 'in-use' : volume.status },
       { modifyIndex: volume.modifyIndex },
     );
-    const task = await enqueueVolumeTask(tx, volume, 'volume.detach', { attachmentId, force: options.force ?? false });
+    const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.detach', { attachmentId, force: options.force ?? false });
     return { resource: updated, attachment: detaching, task };
   });
-  ctx.wake();
   return result;
 }
 

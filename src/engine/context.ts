@@ -8,6 +8,7 @@ import type { ImageStore } from '../images/image-store.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { NewVolume, Store, StoreReader, StoreTx, VolumePatch } from '../store/store.js';
 import type { PoolRegistry } from './pools.js';
+import type { DirectClaim } from './tasks/runner.js';
 
 export interface EngineContext {
   readonly store: Store;
@@ -18,6 +19,8 @@ export interface EngineContext {
   readonly secrets: SecretBox;
   /** Tells the runner there is work (no-op when this process runs no tasks). */
   readonly wake: () => void;
+  /** A free running slot for a task being enqueued now (undefined when this process runs no tasks, or none is free). */
+  readonly offerSlot: () => DirectClaim | undefined;
 }
 
 export interface TaskSpec {
@@ -30,17 +33,29 @@ export interface TaskSpec {
 }
 
 /** A task on one volume, serialized with every other task on it. */
-export function enqueueVolumeTask(tx: StoreTx, volume: Pick<Volume, 'id' | 'namespace'>, operation: string, params?: Readonly<Record<string, unknown>>): Promise<Task> {
-  return enqueue(tx, { operation, namespace: volume.namespace, lockKey: volume.id, resourceType: 'volume', resourceId: volume.id, ...(params ? { params } : {}) });
+export function enqueueVolumeTask(ctx: EngineContext, tx: StoreTx, volume: Pick<Volume, 'id' | 'namespace'>, operation: string, params?: Readonly<Record<string, unknown>>): Promise<Task> {
+  return enqueue(ctx, tx, { operation, namespace: volume.namespace, lockKey: volume.id, resourceType: 'volume', resourceId: volume.id, ...(params ? { params } : {}) });
 }
 
-export function enqueue(tx: StoreTx, spec: TaskSpec): Promise<Task> {
+/**
+ * Writes a task in the caller's transaction. When this process has a free
+ * running slot and nothing else holds the task's lock, the task is written as
+ * running and starts the moment the transaction commits; otherwise it is
+ * queued and the runner is woken after the commit.
+ */
+export async function enqueue(ctx: EngineContext, tx: StoreTx, spec: TaskSpec): Promise<Task> {
   const now = new Date().toISOString();
-  return tx.insertTask({
+  let claim = ctx.offerSlot();
+  if (claim) tx.afterRollback(() => claim?.release());
+  if (claim && spec.lockKey !== null && (await tx.lockBusy(spec.lockKey))) {
+    claim.release();
+    claim = undefined;
+  }
+  const task = await tx.insertTask({
     id: randomUUID(),
     operation: spec.operation,
     namespace: spec.namespace,
-    state: 'queued',
+    state: claim ? 'running' : 'queued',
     progress: 0,
     lockKey: spec.lockKey,
     resourceType: spec.resourceType,
@@ -48,14 +63,17 @@ export function enqueue(tx: StoreTx, spec: TaskSpec): Promise<Task> {
     params: spec.params ?? {},
     checkpoint: {},
     items: [],
-    attempts: 0,
+    attempts: claim ? 1 : 0,
     error: null,
     notBefore: now,
-    leaseOwner: null,
-    leaseExpiresAt: null,
-    startedAt: null,
+    leaseOwner: claim?.owner ?? null,
+    leaseExpiresAt: claim?.leaseExpiresAt ?? null,
+    startedAt: claim ? now : null,
     finishedAt: null,
   });
+  const direct = claim;
+  tx.afterCommit(direct ? () => direct.adopt(task) : ctx.wake);
+  return task;
 }
 
 export async function mustGetVolume(reader: StoreReader, id: string): Promise<Volume> {

@@ -4,10 +4,11 @@
 
 import type { Readable } from 'node:stream';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
-import type { Attachment, Image, ManageableObject, Quota, Snapshot, Task, Volume, VolumeType } from '../domain/types.js';
+import type { Attachment, EventTopic, Image, ManageableObject, Pool, Quota, Snapshot, Task, Volume, VolumedEvent, VolumeType } from '../domain/types.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { SecretBox } from '../security/secret-box.js';
-import type { ListPage, Store, VolumeQuery } from '../store/store.js';
+import type { ChangeFilter, Watcher } from '../store/changes.js';
+import type { ImageQuery, ListPage, SnapshotQuery, Store, TaskQuery, Usage, VolumeQuery } from '../store/store.js';
 import { attachmentHandlers, attachVolume, detachVolume, holdVolume, type AttachAccepted, type AttachInput } from './attachments.js';
 import type { Accepted, EngineContext } from './context.js';
 import { mustGetSnapshot, mustGetVolume } from './context.js';
@@ -87,6 +88,7 @@ export class Engine {
       quotaDefaults: options.quotaDefaults ?? UNLIMITED,
       secrets: options.secrets,
       wake: () => this.runner.wake(),
+      offerSlot: () => (this.runTasks ? this.runner.offer() : undefined),
     };
   }
 
@@ -95,10 +97,12 @@ export class Engine {
     if (!this.runTasks) return { resumed: [], failed: [], rolledBack: [] };
     const report = await this.reconciler.recover();
     this.runner.start();
+    this.pools.startRefreshing();
     return report;
   }
 
   async stop(): Promise<void> {
+    this.pools.stopRefreshing();
     await this.runner.stop();
   }
 
@@ -184,15 +188,74 @@ export class Engine {
     return task;
   };
 
-  /** Resolves with the task once it has ended, or as it is when `timeoutMs` passes. */
+  /**
+   * Resolves with the task once it has ended, or as it is when `timeoutMs`
+   * passes. Only the commits that change this task wake the waiter, and the
+   * committed record is used as it is, without reading it again.
+   */
   async waitForTask(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Task> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = await this.store.latestIndex();
-      const task = await this.getTask(id);
-      const left = deadline - Date.now();
-      if (task.state === 'success' || task.state === 'error' || left <= 0 || signal?.aborted) return task;
-      await this.store.waitForIndex(index, left, signal);
+    const watcher = this.store.watch({ keys: [id] });
+    try {
+      let task = await this.getTask(id);
+      while (!taskEnded(task)) {
+        const change = await watcher.next(deadline - Date.now(), signal);
+        if (!change) break;
+        if (change.topic === 'task' && change.type === 'updated') task = change.payload as unknown as Task;
+      }
+      return task;
+    } finally {
+      watcher.close();
     }
   }
+
+  // ---- reads: surfaces read through the engine, never the store ----
+  listSnapshots = (query: SnapshotQuery): Promise<ListPage<Snapshot>> => this.store.listSnapshots(query);
+  listTasks = (query: TaskQuery): Promise<ListPage<Task>> => this.store.listTasks(query);
+  getAttachment = async (id: string): Promise<Attachment> => found('attachment', id, await this.store.getAttachment(id));
+  listPools = (): Promise<readonly Pool[]> => this.store.listPools();
+  getPool = async (id: string): Promise<Pool> => found('pool', id, await this.store.getPool(id));
+  listTypes = (): Promise<readonly VolumeType[]> => this.store.listTypes();
+  getType = async (idOrName: string): Promise<VolumeType> => found('type', idOrName, await this.store.getType(idOrName));
+  listImages = (query: ImageQuery): Promise<ListPage<Image>> => this.store.listImages(query);
+  getImage = async (id: string): Promise<Image> => found('image', id, await this.store.getImage(id));
+  usage = (namespace: string): Promise<Usage> => this.store.usage(namespace);
+  /** Every namespace that holds anything or has a quota (what a token's list may span). */
+  listNamespaces = (): Promise<readonly string[]> => this.store.listNamespaces();
+  listEvents = (afterIndex: number, limit: number, topics?: readonly EventTopic[]): Promise<readonly VolumedEvent[]> => this.store.listEvents(afterIndex, limit, topics);
+  /** The namespace a record lives in, or undefined when there is no such record. */
+  async namespaceOf(kind: 'volume' | 'snapshot' | 'task' | 'image', id: string): Promise<string | undefined> {
+    const record = kind === 'volume' ? await this.store.getVolume(id) : kind === 'snapshot' ? await this.store.getSnapshot(id) : kind === 'task' ? await this.store.getTask(id) : await this.store.getImage(id);
+    return record?.namespace;
+  }
+  /** Counts for metrics. */
+  async stats(): Promise<{ tasksByState: Readonly<Record<string, number>>; volumesByStatus: Readonly<Record<string, number>>; provisionedBytes: Readonly<Record<string, number>> }> {
+    const provisioned: Record<string, number> = {};
+    for (const id of this.pools.ids()) provisioned[id] = await this.store.provisionedBytes(id);
+    return { tasksByState: await this.store.countTasksByState(), volumesByStatus: await this.store.countVolumesByStatus(), provisionedBytes: provisioned };
+  }
+
+  // ---- watching (blocking queries on every surface) ----
+
+  /** The index of the newest committed change. */
+  latestIndex = (): Promise<number> => this.store.latestIndex();
+
+  /**
+   * Resolves with the latest index once a change after `afterIndex` matches
+   * `filter` (topics and/or keys; none = anything), or when `timeoutMs` passes.
+   */
+  waitForChange = (afterIndex: number, filter: ChangeFilter, timeoutMs: number, signal?: AbortSignal): Promise<number> =>
+    this.store.waitForIndex(afterIndex, timeoutMs, signal, filter);
+
+  /** A subscription to committed changes (event streams). */
+  watch = (filter: ChangeFilter): Watcher => this.store.watch(filter);
+}
+
+function taskEnded(task: Task): boolean {
+  return task.state === 'success' || task.state === 'error';
+}
+
+function found<T>(kind: string, id: string, record: T | undefined): T {
+  if (record === undefined) throw new NotFoundError(kind, id);
+  return record;
 }

@@ -41,10 +41,9 @@ export async function uploadVolumeToImage(ctx: EngineContext, volumeId: string, 
       sourceVolumeId: volumeId,
     });
     const updated = await tx.updateVolume(volumeId, { status: decision.next ?? 'uploading', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueueVolumeTask(tx, volume, 'volume.upload-image', { imageId: image.id });
+    const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.upload-image', { imageId: image.id });
     return { resource: updated, image, task };
   });
-  ctx.wake();
   return result;
 }
 
@@ -59,10 +58,9 @@ export async function reimageVolume(ctx: EngineContext, volumeId: string, imageI
     if (image.sizeBytes > volume.sizeBytes) throw new InvalidInputError(`image ${imageId} (${image.sizeBytes} bytes) is larger than volume ${volumeId} (${volume.sizeBytes} bytes)`, 'imageId');
     ctx.pools.require(volume.poolId, 'streams', 'writing volume bytes');
     const updated = await tx.updateVolume(volumeId, { status: decision.next ?? 'downloading', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueueVolumeTask(tx, volume, 'volume.reimage', { imageId });
+    const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.reimage', { imageId });
     return { resource: updated, task };
   });
-  ctx.wake();
   return result;
 }
 

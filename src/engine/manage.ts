@@ -52,10 +52,9 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
         { description: input.description ?? '', typeId: type?.id ?? null, externalId: found.externalId, bootable: input.bootable ?? false, labels },
       ),
     );
-    const task = await enqueue(tx, { operation: 'volume.manage', namespace, lockKey: id, resourceType: 'volume', resourceId: id, params: { reference: input.reference } });
+    const task = await enqueue(ctx, tx, { operation: 'volume.manage', namespace, lockKey: id, resourceType: 'volume', resourceId: id, params: { reference: input.reference } });
     return { resource: volume, task };
   });
-  ctx.wake();
   return result;
 }
 

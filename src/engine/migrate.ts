@@ -46,10 +46,9 @@ export async function migrateVolume(ctx: EngineContext, id: string, input: Migra
     decideVolume('migrate', id, current.status, current.migrationStatus);
     checkMovable(ctx, current, target, await tx.countSnapshots(id));
     const updated = await tx.updateVolume(id, { migrationStatus: 'starting', lastError: null }, { modifyIndex: current.modifyIndex });
-    const task = await enqueueVolumeTask(tx, current, 'volume.migrate', { targetPool: target });
+    const task = await enqueueVolumeTask(ctx, tx, current, 'volume.migrate', { targetPool: target });
     return { resource: updated, task };
   });
-  ctx.wake();
   return result;
 }
 
@@ -74,10 +73,9 @@ export async function retypeVolume(ctx: EngineContext, id: string, input: Retype
     const decision = decideVolume('retype', id, current.status, current.migrationStatus);
     if (target) checkMovable(ctx, current, target, await tx.countSnapshots(id));
     const updated = await tx.updateVolume(id, { status: decision.next ?? 'retyping', previousStatus: current.status }, { modifyIndex: current.modifyIndex });
-    const task = await enqueueVolumeTask(tx, current, 'volume.retype', { typeId: type.id, targetPool: target });
+    const task = await enqueueVolumeTask(ctx, tx, current, 'volume.retype', { typeId: type.id, targetPool: target });
     return { resource: updated, task };
   });
-  ctx.wake();
   return result;
 }
 

@@ -15,8 +15,12 @@ export interface PoolDefinition {
   readonly topology?: Labels;
 }
 
+/** How often pool capacity is measured again. */
+const REFRESH_MS = 30_000;
+
 export class PoolRegistry {
   private readonly pools = new Map<string, PoolDefinition>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: Store) {}
 
@@ -26,6 +30,7 @@ export class PoolRegistry {
     return this.refresh(def.id);
   }
 
+  /** Asks the driver for capabilities and capacity; writes the pool only if something changed. */
   async refresh(poolId: string): Promise<Pool> {
     const def = this.definition(poolId);
     const pool: Pool = {
@@ -36,7 +41,23 @@ export class PoolRegistry {
       capacity: await def.driver.capacity(),
       topology: def.topology ?? {},
     };
+    const stored = await this.store.getPool(poolId);
+    if (stored && JSON.stringify(stored) === JSON.stringify(pool)) return stored;
     return this.store.transact((tx) => tx.upsertPool(pool));
+  }
+
+  /** Capacity is measured on a timer (reads never write); a change is one pool event. */
+  startRefreshing(intervalMs = REFRESH_MS, onError?: (poolId: string, error: unknown) => void): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      for (const id of this.ids()) this.refresh(id).catch((e: unknown) => onError?.(id, e));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stopRefreshing(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   ids(): string[] {

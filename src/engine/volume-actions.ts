@@ -31,10 +31,9 @@ export async function extendVolume(ctx: EngineContext, id: string, newSizeBytes:
     if (sizeBytes <= volume.sizeBytes) throw new InvalidInputError(`must be larger than the current size, ${volume.sizeBytes} bytes`, 'newSizeBytes');
     await checkQuota(tx, volume.namespace, { bytes: sizeBytes - volume.sizeBytes }, ctx.quotaDefaults);
     const updated = await tx.updateVolume(id, { status: decision.next ?? 'extending', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueueVolumeTask(tx, volume, 'volume.extend', { sizeBytes, awaitCompletion: online && options.awaitCompletion === true });
+    const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.extend', { sizeBytes, awaitCompletion: online && options.awaitCompletion === true });
     return { resource: updated, task };
   });
-  ctx.wake();
   return result;
 }
 
@@ -66,10 +65,9 @@ export async function revertVolume(ctx: EngineContext, id: string, snapshotId: s
     if (snap.status !== 'available') throw new InvalidStateError({ type: 'snapshot', id: snapshotId }, 'revert to snapshot', snap.status);
     ctx.pools.require(volume.poolId, 'revertToSnapshot', 'revert to snapshot');
     const updated = await tx.updateVolume(id, { status: decision.next ?? 'reverting', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueueVolumeTask(tx, volume, 'volume.revert', { snapshotId });
+    const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.revert', { snapshotId });
     return { resource: updated, task };
   });
-  ctx.wake();
   return result;
 }
 

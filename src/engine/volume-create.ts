@@ -131,10 +131,9 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
     // A copy reads its source: queue it behind other work on the source.
     const source = placement.driverSource;
     const lockKey = source && 'snapshot' in source ? source.snapshot.volume.id : source && 'volume' in source ? source.volume.id : id;
-    const task = await enqueue(tx, { operation: 'volume.create', namespace, lockKey, resourceType: 'volume', resourceId: id, params: { source: placement.driverSource ?? null } });
+    const task = await enqueue(ctx, tx, { operation: 'volume.create', namespace, lockKey, resourceType: 'volume', resourceId: id, params: { source: placement.driverSource ?? null } });
     return { resource: volume, task };
   });
-  ctx.wake();
   return result;
 }
 

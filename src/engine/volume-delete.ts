@@ -36,10 +36,9 @@ export async function deleteVolume(ctx: EngineContext, id: string, options: Dele
       await tx.updateSnapshot(snap.id, { status: 'deleting' });
     }
     const updated = await tx.updateVolume(id, { status: decision.next ?? 'deleting', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueueVolumeTask(tx, volume, 'volume.delete', { force: options.force ?? false });
+    const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.delete', { force: options.force ?? false });
     return { resource: updated, task };
   });
-  ctx.wake();
   return result;
 }
 
@@ -51,10 +50,9 @@ export async function unmanageVolume(ctx: EngineContext, id: string): Promise<Ac
     if (snapshots) throw new InvalidStateError({ type: 'volume', id }, 'unmanage volume', volume.status, `it has ${snapshots} snapshot(s)`);
     ctx.pools.require(volume.poolId, 'manage', 'unmanage');
     const updated = await tx.updateVolume(id, { status: decision.next ?? 'unmanaging', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
-    const task = await enqueueVolumeTask(tx, volume, 'volume.unmanage');
+    const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.unmanage');
     return { resource: updated, task };
   });
-  ctx.wake();
   return result;
 }
 

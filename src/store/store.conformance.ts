@@ -227,6 +227,66 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect(await store.waitForIndex(start + 1, 50)).toBe(start + 1);
     });
 
+    it('commits concurrent transactions together, each all-or-nothing with its own index', async () => {
+      const start = await store.latestIndex();
+      const kept = newVolume({ name: 'kept' });
+      const dropped = newVolume({ name: 'dropped' });
+      const committed: string[] = [];
+      // Started in the same turn: they share one commit, and one of them fails half-way.
+      const results = await Promise.allSettled([
+        store.transact(async (tx) => {
+          tx.afterCommit(() => committed.push('first'));
+          return tx.insertVolume(kept);
+        }),
+        store.transact(async (tx) => {
+          tx.afterCommit(() => committed.push('second'));
+          await tx.insertVolume(dropped);
+          throw new Error('changed its mind');
+        }),
+        store.transact(async (tx) => tx.index),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await store.getVolume(kept.id)).toBeDefined();
+      expect(await store.getVolume(dropped.id)).toBeUndefined();
+      expect(committed).toEqual(['first']);
+      // Indexes stay dense: the failed one gave its index back.
+      expect(await store.latestIndex()).toBe(start + 2);
+      expect((results[2] as PromiseFulfilledResult<number>).value).toBe(start + 2);
+      const events = await store.listEvents(start, 100);
+      expect(events.map((e) => e.key)).not.toContain(dropped.id);
+    });
+
+    it('wakes a watcher only for the keys and topics it asked about', async () => {
+      const a = await store.transact((tx) => tx.insertVolume(newVolume({ name: 'a' })));
+      const b = await store.transact((tx) => tx.insertVolume(newVolume({ name: 'b' })));
+      const watcher = store.watch({ keys: [a.id] });
+      try {
+        await store.transact((tx) => tx.updateVolume(b.id, { description: 'not a' }));
+        expect(await watcher.next(50)).toBeUndefined();
+        await store.transact((tx) => tx.updateVolume(a.id, { description: 'a' }));
+        const change = await watcher.next(1000);
+        expect(change).toMatchObject({ topic: 'volume', type: 'updated', key: a.id });
+        expect((change?.payload as { description?: string }).description).toBe('a');
+      } finally {
+        watcher.close();
+      }
+      const before = await store.latestIndex();
+      let woke = false;
+      const onSnapshots = store.waitForIndex(before, 10_000, undefined, { topics: ['snapshot'] }).finally(() => (woke = true));
+      await store.transact((tx) => tx.updateVolume(a.id, { description: 'again' }));
+      // Reads run in order: after these, a waiter woken by the volume change would have answered.
+      for (let i = 0; i < 3; i++) await store.latestIndex();
+      await new Promise((r) => setImmediate(r));
+      expect(woke).toBe(false);
+      await store.transact((tx) =>
+        tx.insertSnapshot({ id: randomUUID(), volumeId: a.id, namespace: a.namespace, name: 's', description: '', sizeBytes: 1, status: 'available', externalId: null, readyToUse: true, labels: {}, lastError: null }),
+      );
+      // The volume change did not wake the wait on snapshots; the snapshot did.
+      expect(await onSnapshots).toBe(before + 2);
+      // A change already made after the index answers at once.
+      expect(await store.waitForIndex(before, 10_000, undefined, { keys: [a.id] })).toBe(before + 2);
+    });
+
     it('keeps types unique by name and finds them by id or name', async () => {
       const t = await store.transact((tx) => tx.insertType({ id: randomUUID(), name: 'gold', description: '', isPublic: true, extraSpecs: { pool: 'fast' } }));
       expect((await store.getType('gold'))?.id).toBe(t.id);

@@ -20,6 +20,8 @@ import type {
   VolumeType,
 } from '../domain/types.js';
 
+import type { ChangeFilter, CommittedChange, Watcher } from './changes.js';
+
 type Stamped = 'createIndex' | 'modifyIndex' | 'createdAt' | 'updatedAt';
 export type NewVolume = Omit<Volume, Stamped>;
 export type NewSnapshot = Omit<Snapshot, Stamped>;
@@ -126,6 +128,8 @@ export interface StoreReader {
   listRunningTasks(): Promise<readonly Task[]>;
   /** The running task that holds a lock key, if any. */
   lockHolder(lockKey: string): Promise<Task | undefined>;
+  /** Whether any task not yet ended (queued or running) holds this lock key. */
+  lockBusy(lockKey: string): Promise<boolean>;
   /** The newest task on a resource that has not ended. */
   activeTaskFor(resourceId: string): Promise<Task | undefined>;
   getType(idOrName: string): Promise<VolumeType | undefined>;
@@ -186,6 +190,10 @@ export interface StoreTx extends StoreReader {
   deleteToken(id: string): Promise<void>;
   /** Succeeds once; ConflictError ever after (ACL bootstrap). */
   markAclBootstrapped(): Promise<void>;
+  /** Runs once this transaction has committed (never if it rolls back). */
+  afterCommit(fn: () => void): void;
+  /** Runs if this transaction rolls back. */
+  afterRollback(fn: () => void): void;
   /** An event with no record change behind it (e.g. an orphan report). */
   emit(topic: EventTopic, type: string, key: string, namespace: string | null, payload: Readonly<Record<string, unknown>>): Promise<void>;
 }
@@ -193,8 +201,20 @@ export interface StoreTx extends StoreReader {
 export interface Store extends StoreReader {
   /** True when this process alone owns the data (embedded SQLite): the reconciler may take over every running task. */
   readonly exclusive: boolean;
+  /**
+   * Runs `fn` as one transaction with its own index. Concurrent calls may be
+   * committed together (group commit), each still all-or-nothing on its own;
+   * the promise settles once the commit is durable.
+   */
   transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
-  /** Resolves with the latest index once it is above `afterIndex`, or when `timeoutMs` passes. */
-  waitForIndex(afterIndex: number, timeoutMs: number, signal?: AbortSignal): Promise<number>;
+  /**
+   * Resolves with the latest index once a change after `afterIndex` matches
+   * `filter` (any change without one), or when `timeoutMs` passes.
+   */
+  waitForIndex(afterIndex: number, timeoutMs: number, signal?: AbortSignal, filter?: ChangeFilter): Promise<number>;
+  /** Subscribes to committed changes matching `filter` (this process's commits, and other writers' found in the event log). */
+  watch(filter: ChangeFilter): Watcher;
+  /** Every committed batch of changes, as it commits. */
+  onChanges(listener: (changes: readonly CommittedChange[]) => void): () => void;
   close(): Promise<void>;
 }

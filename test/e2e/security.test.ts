@@ -91,15 +91,16 @@ describe('secrets, audit log', () => {
   });
 
   it('writes one audit line per mutating request: who, what, result', async () => {
-    const ok = await s.api<{ volume: Volume }>('POST', '/api/v1/volumes', { name: 'audited', sizeBytes: MiB });
-    const refused = await s.api('POST', `/api/v1/volumes/${ok.body.volume.id}/extend`, { newSizeBytes: 1 });
+    const ok = await s.api<{ volume: Volume }>('POST', '/api/v1/volumes?wait=true', { name: 'audited', sizeBytes: MiB });
+    // Only a reserved volume can be unreserved: a refusal whatever the timing.
+    const refused = await s.api('POST', `/api/v1/volumes/${ok.body.volume.id}/unreserve`, {});
     expect(refused.status).toBe(409);
     await s.api('GET', '/api/v1/volumes');
     const lines = (await fs.readFile(path.join(s.dataDir, 'audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.every((l) => l.method !== 'GET')).toBe(true);
     const mine = lines.filter((l) => l.resourceId === ok.body.volume.id || (l.route === '/api/v1/volumes' && l.method === 'POST'));
-    expect(mine.at(-2)).toMatchObject({ method: 'POST', route: '/api/v1/volumes', status: 202, result: 'ok', who: { tokenId: null, remote: '127.0.0.1' } });
-    expect(mine.at(-1)).toMatchObject({ method: 'POST', route: '/api/v1/volumes/:id/extend', resourceId: ok.body.volume.id, status: 409, result: 'refused' });
+    expect(mine.at(-2)).toMatchObject({ method: 'POST', route: '/api/v1/volumes', status: 201, result: 'ok', who: { tokenId: null, remote: '127.0.0.1' } });
+    expect(mine.at(-1)).toMatchObject({ method: 'POST', route: '/api/v1/volumes/:id/unreserve', resourceId: ok.body.volume.id, status: 409, result: 'refused' });
     expect(typeof mine.at(-1)?.time).toBe('string');
     expect((await fs.stat(path.join(s.dataDir, 'audit.log'))).mode & 0o777).toBe(0o600);
   });

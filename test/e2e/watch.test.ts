@@ -1,5 +1,7 @@
 // Pagination over many pages, blocking queries and the event stream.
 
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Volume, VolumedEvent } from '../../src/domain/types.js';
 import { startServer, type RunningServer } from './harness.js';
@@ -56,6 +58,35 @@ describe('native API lists and watching', () => {
     await new Promise((r) => setTimeout(r, 300));
     const quiet = await s.api('GET', `/api/v1/volumes/${created.body.volume.id}?index=${latest + 1000}&wait=200ms`);
     expect(quiet.status).toBe(200);
+  });
+
+  it('answers 200 concurrent waiting creates, each with its volume available (no waiter lost)', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => s.api<{ volume: Volume; task: { state: string } }>('POST', '/api/v1/volumes?wait=true', { name: `burst-${i}`, sizeBytes: 1024 ** 3, namespace: 'burst' })),
+    );
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+    expect(answers.filter((a) => a.body.task.state === 'success' && a.body.volume.status === 'available')).toHaveLength(200);
+    expect(new Set(answers.map((a) => a.body.volume.id)).size).toBe(200);
+    const files = await fs.readdir(path.join(s.dataDir, 'pools', 'local', 'volumes'));
+    for (const a of answers) expect(files).toContain(`${a.body.volume.id}.img`);
+  });
+
+  it('a blocking read of one volume sleeps through changes to others and wakes on its own', async () => {
+    const mine = (await s.api<{ volume: Volume }>('POST', '/api/v1/volumes?wait=true', { name: 'watched', sizeBytes: 1024 })).body.volume;
+    const other = (await s.api<{ volume: Volume }>('POST', '/api/v1/volumes?wait=true', { name: 'bystander', sizeBytes: 1024 })).body.volume;
+    const index = Number((await s.api('GET', `/api/v1/volumes/${mine.id}`)).headers.get('x-volumed-index'));
+    let answered = false;
+    const blocked = s.api<{ volume: Volume }>('GET', `/api/v1/volumes/${mine.id}?index=${index}&wait=60s`).finally(() => (answered = true));
+    for (let i = 0; i < 5; i++) {
+      await s.api('PATCH', `/api/v1/volumes/${other.id}`, { description: `change ${i}` });
+      // A later request answered by the server after the change: the blocked one would have been woken first.
+      await s.api('GET', `/api/v1/volumes/${other.id}`);
+    }
+    expect(answered).toBe(false);
+    await s.api('PATCH', `/api/v1/volumes/${mine.id}`, { description: 'mine changed' });
+    const woke = await blocked;
+    expect(woke.body.volume.description).toBe('mine changed');
+    expect(Number(woke.headers.get('x-volumed-index'))).toBeGreaterThan(index + 5);
   });
 
   it('streams events from an index as server-sent events', async () => {

@@ -34,17 +34,17 @@ const QuotaBody = Type.Object(
 );
 
 export function aclRoutes(app: App, volumed: Volumed): void {
-  const { acl, store, engine } = volumed;
+  const { acl, engine } = volumed;
 
   app.post('/acl/bootstrap', { config: { access: { public: true } }, schema: { tags: ['acl'], summary: 'Once: the first management token' } }, async (_req, reply) => {
     const issued = await acl.bootstrap();
     return reply.status(201).send({ token: issued.token, secretId: issued.secretId });
   });
 
-  app.get('/acl/policies', { schema: { tags: ['acl'] } }, async () => ({ policies: await store.listPolicies() }));
+  app.get('/acl/policies', { schema: { tags: ['acl'] } }, async () => ({ policies: await acl.listPolicies() }));
   app.post('/acl/policies', { schema: { tags: ['acl'], body: PolicyBody } }, async (req, reply) => reply.status(201).send({ policy: await acl.putPolicy(req.body) }));
   app.get('/acl/policies/:name', { schema: { tags: ['acl'], params: NameParams } }, async (req) => {
-    const policy = await store.getPolicy(req.params.name);
+    const policy = await acl.getPolicy(req.params.name);
     if (!policy) throw new NotFoundError('policy', req.params.name);
     return { policy };
   });
@@ -53,14 +53,14 @@ export function aclRoutes(app: App, volumed: Volumed): void {
     return reply.status(204).send();
   });
 
-  app.get('/acl/tokens', { schema: { tags: ['acl'] } }, async () => ({ tokens: await store.listTokens() }));
+  app.get('/acl/tokens', { schema: { tags: ['acl'] } }, async () => ({ tokens: await acl.listTokens() }));
   app.post('/acl/tokens', { schema: { tags: ['acl'], summary: 'Create a token; the secretId is shown only in this answer', body: TokenBody } }, async (req, reply) => {
     const issued = await acl.createToken(req.body);
     return reply.status(201).send({ token: issued.token, secretId: issued.secretId });
   });
   app.get('/acl/token/self', { config: { access: { need: 'authenticated' } }, schema: { tags: ['acl'] } }, async (req) => ({ token: req.identity.token }));
   app.get('/acl/tokens/:id', { schema: { tags: ['acl'], params: IdParams } }, async (req) => {
-    const token = await store.getToken(req.params.id);
+    const token = await acl.getToken(req.params.id);
     if (!token) throw new NotFoundError('token', req.params.id);
     return { token };
   });
@@ -71,7 +71,7 @@ export function aclRoutes(app: App, volumed: Volumed): void {
 
   app.get('/quotas/:namespace', { config: { access: { need: 'read-volume', namespaceFrom: 'params' } }, schema: { tags: ['quotas'], params: NamespaceParams } }, async (req) => {
     const ns = req.params.namespace;
-    return { quota: await engine.getQuota(ns), usage: await store.usage(ns) };
+    return { quota: await engine.getQuota(ns), usage: await engine.usage(ns) };
   });
   app.put('/quotas/:namespace', { schema: { tags: ['quotas'], summary: 'Set a namespace quota (management); -1 is unlimited', params: NamespaceParams, body: QuotaBody } }, async (req) => {
     return { quota: await engine.setQuota({ namespace: req.params.namespace, ...req.body }) };

@@ -9,14 +9,14 @@ export function attachmentRoutes(app: App, volumed: Volumed): void {
   const { engine } = volumed;
 
   app.get('/volumes/:id/attachments', { config: { access: { need: 'read-volume', resource: 'volume' } }, schema: { tags: ['attachments'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
-    const attachments = await blocking(volumed, req, reply, req.query, () => engine.listAttachments(req.params.id));
+    const attachments = await blocking(volumed, req, reply, req.query, { topics: ['attachment'], keys: [req.params.id] }, () => engine.listAttachments(req.params.id));
     return { attachments };
   });
 
   app.post('/volumes/:id/attachments', { config: { access: { need: 'mount-volume', resource: 'volume' } }, schema: { tags: ['attachments'], summary: 'Attach; the answer carries connectionInfo once attached (?wait=true)', params: IdParams, body: AttachBody, querystring: ActionQuery } }, async (req, reply) => {
     const accepted = await engine.attachVolume(req.params.id, req.body);
     const task = await settle(volumed, req, accepted.task, req.query.wait);
-    const attachment = req.query.wait ? ((await volumed.store.getAttachment(accepted.attachment.id)) ?? null) : accepted.attachment;
+    const attachment = req.query.wait ? await engine.getAttachment(accepted.attachment.id).catch(() => null) : accepted.attachment;
     const volume = req.query.wait ? await engine.getVolume(req.params.id) : accepted.resource;
     return reply.status(req.query.wait ? 200 : 202).send({ attachment, volume, task });
   });

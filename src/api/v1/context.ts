@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
 import type { Task } from '../../domain/types.js';
+import type { ChangeFilter } from '../../store/changes.js';
 import { MAX_WAIT_MS, parseDuration } from '../durations.js';
 
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -20,19 +21,23 @@ export function clientGone(req: FastifyRequest): AbortSignal {
   return ac.signal;
 }
 
-/** Runs `read` once the store has passed `index` (if given), and sets the index header. */
+/**
+ * Runs `read` once a change after `index` (if given) matches `filter` — the
+ * topic of a list, the id of a record — and sets the index header.
+ */
 export async function blocking<T>(
   volumed: Volumed,
   req: FastifyRequest,
   reply: FastifyReply,
   query: { index?: number | undefined; wait?: string | undefined },
+  filter: ChangeFilter,
   read: () => Promise<T>,
 ): Promise<T> {
   if (query.index !== undefined) {
     const waitMs = query.wait !== undefined ? parseDuration(query.wait, 'wait') : DEFAULT_BLOCK_MS;
-    await volumed.store.waitForIndex(query.index, waitMs, clientGone(req));
+    await volumed.engine.waitForChange(query.index, filter, waitMs, clientGone(req));
   }
-  const index = await volumed.store.latestIndex();
+  const index = await volumed.engine.latestIndex();
   const result = await read();
   void reply.header(INDEX_HEADER, String(index));
   return result;

@@ -11,11 +11,11 @@ const HEARTBEAT_MS = 15_000;
 const BATCH = 500;
 
 export function eventRoutes(app: App, volumed: Volumed): void {
-  const { store } = volumed;
+  const { engine } = volumed;
 
   app.get('/events', { config: { access: { need: 'list-volume' } }, schema: { tags: ['events'], summary: 'Server-sent events from index N on', querystring: EventsQuery } }, async (req, reply) => {
     const topics = req.query.topic as EventTopic[] | undefined;
-    let after = req.query.index ?? (await store.latestIndex());
+    let after = req.query.index ?? (await engine.latestIndex());
     const gone = clientGone(req);
     reply.hijack();
     const res = reply.raw;
@@ -25,8 +25,8 @@ export function eventRoutes(app: App, volumed: Volumed): void {
     try {
       while (!gone.aborted) {
         // Read the index first: anything committed after it wakes the wait below.
-        const seen = await store.latestIndex();
-        const events = await store.listEvents(after, BATCH, topics);
+        const seen = await engine.latestIndex();
+        const events = await engine.listEvents(after, BATCH, topics);
         for (const e of events) {
           // Only what the caller may read: namespaced events by namespace, ACL events to management.
           if (e.topic === 'acl' ? !req.identity.management : e.namespace !== null && !allows(req.identity, 'read-volume', e.namespace)) continue;
@@ -35,7 +35,7 @@ export function eventRoutes(app: App, volumed: Volumed): void {
         const last = events.at(-1);
         if (last) after = last.index;
         if (events.length === BATCH) continue;
-        await store.waitForIndex(seen, HEARTBEAT_MS, gone);
+        await engine.waitForChange(seen, topics?.length ? { topics } : {}, HEARTBEAT_MS, gone);
       }
     } catch (err) {
       req.log.warn({ err }, 'event stream ended');

@@ -8,16 +8,16 @@ import { blocking, type App } from './context.js';
 import { BlockingQuery, IdParams, ListImagesQuery, UploadImageQuery } from './schemas.js';
 
 export function imageRoutes(app: App, volumed: Volumed): void {
-  const { engine, store } = volumed;
+  const { engine } = volumed;
 
   app.get('/images', { config: { access: { need: 'list-volume', namespaceFrom: 'query', list: true } }, schema: { tags: ['images'], querystring: ListImagesQuery } }, async (req, reply) => {
     const { index, wait, ...q } = req.query;
-    const page = await blocking(volumed, req, reply, { index, wait }, () => store.listImages({ ...q, ...(req.visible ? { namespaces: req.visible } : {}) }));
+    const page = await blocking(volumed, req, reply, { index, wait }, { topics: ['image'] }, () => engine.listImages({ ...q, ...(req.visible ? { namespaces: req.visible } : {}) }));
     return { images: page.items, nextCursor: page.nextCursor };
   });
 
   app.get('/images/:id', { config: { access: { need: 'read-volume', resource: 'image' } }, schema: { tags: ['images'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
-    const image = await blocking(volumed, req, reply, req.query, () => store.getImage(req.params.id));
+    const image = await blocking(volumed, req, reply, req.query, { keys: [req.params.id] }, () => engine.getImage(req.params.id));
     if (!image) throw new NotFoundError('image', req.params.id);
     return { image };
   });

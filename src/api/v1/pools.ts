@@ -1,6 +1,6 @@
 // /api/v1/pools and what each pool holds that could be adopted.
 
-import { InvalidInputError, NotFoundError } from '../../domain/errors.js';
+import { InvalidInputError } from '../../domain/errors.js';
 import type { ManageableObject } from '../../domain/types.js';
 import type { Volumed } from '../../app/open.js';
 import { blocking, type App } from './context.js';
@@ -34,18 +34,14 @@ export function pageManageable(all: readonly ManageableObject[], q: ManageablePa
 }
 
 export function poolRoutes(app: App, volumed: Volumed): void {
-  const { store, engine, pools } = volumed;
+  const { engine } = volumed;
 
   app.get('/pools', { config: { access: { need: 'authenticated' } }, schema: { tags: ['pools'], querystring: BlockingQuery } }, async (req, reply) => {
-    await Promise.all(pools.ids().map((id) => pools.refresh(id)));
-    return { pools: await blocking(volumed, req, reply, req.query, () => store.listPools()) };
+    return { pools: await blocking(volumed, req, reply, req.query, { topics: ['pool'] }, () => engine.listPools()) };
   });
 
   app.get('/pools/:id', { config: { access: { need: 'authenticated' } }, schema: { tags: ['pools'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
-    if (pools.ids().includes(req.params.id)) await pools.refresh(req.params.id);
-    const pool = await blocking(volumed, req, reply, req.query, () => store.getPool(req.params.id));
-    if (!pool) throw new NotFoundError('pool', req.params.id);
-    return { pool };
+    return { pool: await blocking(volumed, req, reply, req.query, { keys: [req.params.id] }, () => engine.getPool(req.params.id)) };
   });
 
   app.get('/pools/:id/manageable-volumes', { schema: { tags: ['adoption'], params: IdParams, querystring: ManageableQuery } }, async (req) => {

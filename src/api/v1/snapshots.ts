@@ -6,13 +6,13 @@ import { forceIsAdmin } from '../guard.js';
 import { ActionQuery, BlockingQuery, CreateSnapshotBody, DeleteSnapshotQuery, IdParams, ListSnapshotsQuery, ManageSnapshotBody, UpdateSnapshotBody } from './schemas.js';
 
 export function snapshotRoutes(app: App, volumed: Volumed): void {
-  const { engine, store } = volumed;
-  const reread = (id: string) => store.getSnapshot(id).then((s) => s ?? null);
+  const { engine } = volumed;
+  const reread = (id: string) => engine.getSnapshot(id).catch(() => null);
 
   app.get('/volumes/:id/snapshots', { config: { access: { need: 'read-volume', resource: 'volume' } }, schema: { tags: ['snapshots'], params: IdParams, querystring: ListSnapshotsQuery } }, async (req, reply) => {
     await engine.getVolume(req.params.id);
     const { index, wait, ...q } = req.query;
-    const page = await blocking(volumed, req, reply, { index, wait }, () => store.listSnapshots({ ...q, volumeId: req.params.id }));
+    const page = await blocking(volumed, req, reply, { index, wait }, { topics: ['snapshot'] }, () => engine.listSnapshots({ ...q, volumeId: req.params.id }));
     return { snapshots: page.items, nextCursor: page.nextCursor };
   });
 
@@ -24,12 +24,12 @@ export function snapshotRoutes(app: App, volumed: Volumed): void {
 
   app.get('/snapshots', { config: { access: { need: 'list-volume', namespaceFrom: 'query', list: true } }, schema: { tags: ['snapshots'], querystring: ListSnapshotsQuery } }, async (req, reply) => {
     const { index, wait, ...q } = req.query;
-    const page = await blocking(volumed, req, reply, { index, wait }, () => store.listSnapshots({ ...q, ...(req.visible ? { namespaces: req.visible } : {}) }));
+    const page = await blocking(volumed, req, reply, { index, wait }, { topics: ['snapshot'] }, () => engine.listSnapshots({ ...q, ...(req.visible ? { namespaces: req.visible } : {}) }));
     return { snapshots: page.items, nextCursor: page.nextCursor };
   });
 
   app.get('/snapshots/:id', { config: { access: { need: 'read-volume', resource: 'snapshot' } }, schema: { tags: ['snapshots'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
-    return { snapshot: await blocking(volumed, req, reply, req.query, () => engine.getSnapshot(req.params.id)) };
+    return { snapshot: await blocking(volumed, req, reply, req.query, { keys: [req.params.id] }, () => engine.getSnapshot(req.params.id)) };
   });
 
   app.patch('/snapshots/:id', { config: { access: { need: 'write-volume', resource: 'snapshot' } }, schema: { tags: ['snapshots'], params: IdParams, body: UpdateSnapshotBody } }, async (req) => {

@@ -7,11 +7,11 @@ import { blocking, clientGone, INDEX_HEADER, type App } from './context.js';
 import { BlockingQuery, IdParams, ListTasksQuery } from './schemas.js';
 
 export function taskRoutes(app: App, volumed: Volumed): void {
-  const { engine, store } = volumed;
+  const { engine } = volumed;
 
   app.get('/tasks', { config: { access: { need: 'list-volume', namespaceFrom: 'query', list: true } }, schema: { tags: ['tasks'], querystring: ListTasksQuery } }, async (req, reply) => {
     const { index, wait, ...q } = req.query;
-    const page = await blocking(volumed, req, reply, { index, wait }, () => store.listTasks({ ...q, ...(req.visible ? { namespaces: req.visible } : {}) }));
+    const page = await blocking(volumed, req, reply, { index, wait }, { topics: ['task'] }, () => engine.listTasks({ ...q, ...(req.visible ? { namespaces: req.visible } : {}) }));
     return { tasks: page.items, nextCursor: page.nextCursor };
   });
 
@@ -19,9 +19,9 @@ export function taskRoutes(app: App, volumed: Volumed): void {
     if (req.query.wait !== undefined && req.query.index === undefined) {
       // Without an index, wait means: until this task has ended.
       const task = await engine.waitForTask(req.params.id, parseDuration(req.query.wait, 'wait'), clientGone(req));
-      void reply.header(INDEX_HEADER, String(await store.latestIndex()));
+      void reply.header(INDEX_HEADER, String(await engine.latestIndex()));
       return { task };
     }
-    return { task: await blocking(volumed, req, reply, req.query, () => engine.getTask(req.params.id)) };
+    return { task: await blocking(volumed, req, reply, req.query, { keys: [req.params.id] }, () => engine.getTask(req.params.id)) };
   });
 }

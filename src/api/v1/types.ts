@@ -6,10 +6,10 @@ import { blocking, type App } from './context.js';
 import { BlockingQuery, IdParams, TypeBody, TypePatchBody } from './schemas.js';
 
 export function typeRoutes(app: App, volumed: Volumed): void {
-  const { engine, store } = volumed;
+  const { engine } = volumed;
 
   app.get('/types', { config: { access: { need: 'authenticated' } }, schema: { tags: ['types'], querystring: BlockingQuery } }, async (req, reply) => {
-    return { types: await blocking(volumed, req, reply, req.query, () => store.listTypes()) };
+    return { types: await blocking(volumed, req, reply, req.query, { topics: ['type'] }, () => engine.listTypes()) };
   });
 
   app.post('/types', { schema: { tags: ['types'], body: TypeBody } }, async (req, reply) => {
@@ -17,7 +17,7 @@ export function typeRoutes(app: App, volumed: Volumed): void {
   });
 
   app.get('/types/:id', { config: { access: { need: 'authenticated' } }, schema: { tags: ['types'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
-    const type = await blocking(volumed, req, reply, req.query, () => store.getType(req.params.id));
+    const type = await blocking(volumed, req, reply, req.query, { keys: [req.params.id] }, () => engine.getType(req.params.id));
     if (!type) throw new NotFoundError('type', req.params.id);
     return { type };
   });

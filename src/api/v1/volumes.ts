@@ -48,8 +48,8 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
   app.get('/volumes', { config: { access: { need: 'list-volume', namespaceFrom: 'query', list: true } }, schema: { tags: ['volumes'], summary: 'List volumes (keyset pages; blocking with index/wait)', querystring: ListVolumesQuery } }, async (req, reply) => {
     const q = req.query;
     const labels = labelFilter(q.label);
-    const typeId = q.type !== undefined ? ((await volumed.store.getType(q.type))?.id ?? q.type) : undefined;
-    const page = await blocking(volumed, req, reply, q, () =>
+    const typeId = q.type !== undefined ? ((await engine.getType(q.type).catch(() => undefined))?.id ?? q.type) : undefined;
+    const page = await blocking(volumed, req, reply, q, { topics: ['volume'] }, () =>
       engine.listVolumes({
         ...(q.namespace !== undefined ? { namespace: q.namespace } : {}),
         ...(req.visible ? { namespaces: req.visible } : {}),
@@ -70,7 +70,7 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
   });
 
   app.get('/volumes/:id', { config: { access: { need: 'read-volume', resource: 'volume' } }, schema: { tags: ['volumes'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
-    const volume = await blocking(volumed, req, reply, req.query, () => engine.getVolume(req.params.id));
+    const volume = await blocking(volumed, req, reply, req.query, { keys: [req.params.id] }, () => engine.getVolume(req.params.id));
     return { volume };
   });
 
@@ -126,7 +126,7 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
                     : await engine.reimageVolume(id, String(b.imageId));
       const task = await settle(volumed, req, accepted.task, wait);
       const image = 'image' in accepted ? (accepted.image as Image) : undefined;
-      const extra = image ? { image: wait ? await volumed.store.getImage(image.id) : image } : {};
+      const extra = image ? { image: wait ? await engine.getImage(image.id) : image } : {};
       return reply.status(wait ? 200 : 202).send({ volume: wait ? await reread(id) : accepted.resource, task, ...extra });
     });
   }

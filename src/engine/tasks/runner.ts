@@ -21,6 +21,19 @@ export interface RunnerOptions {
   readonly logger?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
+/** A running slot promised to a task that a request is enqueueing, so it starts the moment it commits. */
+export interface DirectClaim {
+  readonly owner: string;
+  readonly leaseExpiresAt: string;
+  /** The task committed as running under this claim: run it. */
+  adopt(task: Task): void;
+  /** The task was queued instead, or its transaction rolled back. */
+  release(): void;
+}
+
+/** File-pool work is a few syscalls per task: many may run at once. */
+export const DEFAULT_CONCURRENCY = 64;
+
 export class TaskRunner {
   readonly owner = `runner-${randomUUID()}`;
   private readonly concurrency: number;
@@ -30,6 +43,8 @@ export class TaskRunner {
   readonly leaseMs: number;
   readonly maxInterruptions: number;
   private readonly running = new Map<string, Promise<void>>();
+  /** Slots promised to tasks whose enqueueing transaction has not committed yet. */
+  private promised = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private pumping = false;
@@ -42,7 +57,7 @@ export class TaskRunner {
     private readonly handlers: HandlerRegistry,
     private readonly options: RunnerOptions = {},
   ) {
-    this.concurrency = options.concurrency ?? 4;
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.pollMs = options.pollMs ?? 250;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.backoffMs = options.backoffMs ?? 500;
@@ -62,6 +77,41 @@ export class TaskRunner {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.running.values()]);
+  }
+
+  /**
+   * A slot for a task being enqueued right now, if one is free: the request's
+   * transaction then writes the task as running, and no claim transaction or
+   * poll stands between the request and the work.
+   */
+  offer(): DirectClaim | undefined {
+    if (this.stopped || this.running.size + this.promised >= this.concurrency) return undefined;
+    this.promised++;
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      this.promised--;
+      return true;
+    };
+    return {
+      owner: this.owner,
+      leaseExpiresAt: new Date(Date.now() + this.leaseMs).toISOString(),
+      adopt: (task) => {
+        if (settle()) this.launch(task);
+      },
+      release: () => {
+        if (settle()) this.wake();
+      },
+    };
+  }
+
+  private launch(task: Task): void {
+    const done = this.execute(task).finally(() => {
+      this.running.delete(task.id);
+      this.wake();
+    });
+    this.running.set(task.id, done);
   }
 
   /** Looks for work now (called after every enqueue). */
@@ -84,45 +134,42 @@ export class TaskRunner {
   }
 
   private async pump(): Promise<void> {
-    while (!this.stopped && this.running.size < this.concurrency) {
-      const free = this.concurrency - this.running.size;
+    while (!this.stopped && this.running.size + this.promised < this.concurrency) {
+      const free = this.concurrency - this.running.size - this.promised;
       const candidates = await this.store.listClaimableTasks(new Date().toISOString(), free * 2);
-      let claimed = 0;
-      for (const candidate of candidates) {
-        if (this.running.size >= this.concurrency) break;
-        const task = await this.claim(candidate);
-        if (!task) continue;
-        claimed++;
-        const done = this.execute(task).finally(() => {
-          this.running.delete(task.id);
-          this.wake();
-        });
-        this.running.set(task.id, done);
-      }
-      if (claimed === 0) return;
+      if (!candidates.length) return;
+      // One transaction claims them all (each still checked against its lock).
+      const claimed = await this.claimAll(candidates.slice(0, free));
+      for (const task of claimed) this.launch(task);
+      if (claimed.length === 0) return;
     }
   }
 
-  private async claim(candidate: Task): Promise<Task | undefined> {
+  private async claimAll(candidates: readonly Task[]): Promise<Task[]> {
     const now = Date.now();
     try {
       return await this.store.transact(async (tx) => {
-        // The lock key must still be free: another runner may have taken a sibling.
-        if (candidate.lockKey !== null && (await tx.lockHolder(candidate.lockKey))) return undefined;
-        return tx.updateTask(
-          candidate.id,
-          {
-            state: 'running',
-            attempts: candidate.attempts + 1,
-            leaseOwner: this.owner,
-            leaseExpiresAt: new Date(now + this.leaseMs).toISOString(),
-            startedAt: candidate.startedAt ?? new Date(now).toISOString(),
-          },
-          ['queued'],
-        );
+        const claimed: Task[] = [];
+        for (const candidate of candidates) {
+          // The lock key must still be free: another runner (or a sibling here) may have taken it.
+          if (candidate.lockKey !== null && (await tx.lockHolder(candidate.lockKey))) continue;
+          const current = await tx.getTask(candidate.id);
+          if (current?.state !== 'queued') continue; // claimed by someone else in between
+          claimed.push(
+            await tx.updateTask(candidate.id, {
+              state: 'running',
+              attempts: current.attempts + 1,
+              leaseOwner: this.owner,
+              leaseExpiresAt: new Date(now + this.leaseMs).toISOString(),
+              startedAt: current.startedAt ?? new Date(now).toISOString(),
+            }, ['queued']),
+          );
+        }
+        return claimed;
       });
-    } catch {
-      return undefined; // claimed by someone else in between
+    } catch (e) {
+      this.options.logger?.('task claim failed', { error: errorMessage(e) });
+      return [];
     }
   }
 

@@ -172,6 +172,11 @@ export class SqlReader implements StoreReader {
     return parseDoc<Task>(await this.db.selectFrom('tasks').select('doc').where('lock_key', '=', lockKey).where('state', '=', 'running').executeTakeFirst());
   }
 
+  async lockBusy(lockKey: string): Promise<boolean> {
+    const row = await this.db.selectFrom('tasks').select('id').where('lock_key', '=', lockKey).where('state', 'in', ['queued', 'running']).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async activeTaskFor(resourceId: string): Promise<Task | undefined> {
     return parseDoc<Task>(
       await this.db

@@ -1,76 +1,207 @@
 // The part of a SQL store that does not depend on the database: transactions
-// that take the next index, and waiting for an index (blocking queries).
+// that take the next index (committed in groups), and the changes they make,
+// published to watchers (blocking queries, task waiters, the task runner).
 
-import { EventEmitter } from 'node:events';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { ChangeHub, type ChangeFilter, type CommittedChange, type Watcher } from '../changes.js';
 import type { Store, StoreTx } from '../store.js';
 import { SqlReader } from './reader.js';
 import type { Database } from './schema.js';
 import { SqlTx } from './writer.js';
 
-/** Other processes may write too (PostgreSQL): look for their changes this often. */
+/** Other processes may write too (a task worker, PostgreSQL peers): look for their changes this often while anyone watches. */
 const POLL_MS = 1000;
+/** At most this many transactions share one commit. */
+const MAX_GROUP = 256;
+
+interface Pending {
+  readonly fn: (tx: StoreTx) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Outcome = { readonly ok: true; readonly value: unknown; readonly tx: SqlTx } | { readonly ok: false; readonly error: unknown; readonly tx: SqlTx | undefined };
 
 export abstract class SqlStore extends SqlReader implements Store {
   abstract readonly exclusive: boolean;
-  private readonly committed = new EventEmitter();
+  private readonly hub = new ChangeHub();
+  private readonly queue: Pending[] = [];
+  private flushing = false;
   private closed = false;
+  /** Indexes this process committed since the last look for other writers' changes. */
+  private readonly localIndexes = new Set<number>();
+  private polledIndex: number | undefined;
+  private poller: NodeJS.Timeout | undefined;
 
   protected constructor(db: Kysely<Database>) {
     super(db);
-    this.committed.setMaxListeners(0);
   }
 
-  async transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    if (this.closed) throw new Error('store is closed');
-    const result = await this.db.transaction().execute(async (trx) => {
-      // Taking the index first makes this a write transaction at once, and
-      // serializes writers on the counter row in every database.
-      const row = await trx
-        .updateTable('counters')
-        .set((eb) => ({ value: eb('value', '+', 1) }))
-        .where('name', '=', 'index')
-        .returning('value')
-        .executeTakeFirstOrThrow();
-      return fn(new SqlTx(trx, Number(row.value), new Date()));
+  transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushing) {
+        // The database calls are synchronous underneath, so a transaction would
+        // finish before any other request is even read. Waiting for the end of
+        // this turn of the event loop lets every request read in it commit
+        // together: one write of the shared pages instead of one each.
+        this.flushing = true;
+        setImmediate(() => void this.flush());
+      }
     });
-    this.committed.emit('commit');
-    return result;
   }
 
-  async waitForIndex(afterIndex: number, timeoutMs: number, signal?: AbortSignal): Promise<number> {
-    const current = await this.latestIndex();
-    if (current > afterIndex || timeoutMs <= 0) return current;
-    return new Promise<number>((resolve) => {
-      let done = false;
-      const check = (): void => {
-        void this.latestIndex().then(
-          (index) => {
-            if (index > afterIndex) finish(index);
-          },
-          () => finish(afterIndex),
-        );
-      };
-      const poll = setInterval(check, POLL_MS);
-      const timer = setTimeout(() => void this.latestIndex().then(finish, () => finish(afterIndex)), timeoutMs);
-      const onAbort = (): void => finish(afterIndex);
-      const finish = (index: number): void => {
-        if (done) return;
-        done = true;
-        clearInterval(poll);
-        clearTimeout(timer);
-        this.committed.off('commit', check);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(index);
-      };
-      this.committed.on('commit', check);
-      signal?.addEventListener('abort', onAbort);
+  /** Commits what is queued, a group at a time; what arrives meanwhile forms the next group. */
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length) await this.commitGroup(this.queue.splice(0, MAX_GROUP));
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async commitGroup(group: readonly Pending[]): Promise<void> {
+    const outcomes: Outcome[] = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        if (group.length === 1 && group[0]) {
+          // Alone: no savepoint; a throw rolls the transaction back.
+          const tx = await this.begin(trx);
+          outcomes.push({ ok: true, value: await group[0].fn(tx), tx });
+          return;
+        }
+        for (const item of group) {
+          await sql`savepoint grp`.execute(trx);
+          let tx: SqlTx | undefined;
+          try {
+            tx = await this.begin(trx);
+            outcomes.push({ ok: true, value: await item.fn(tx), tx });
+          } catch (error) {
+            await sql`rollback to savepoint grp`.execute(trx);
+            outcomes.push({ ok: false, error, tx });
+          }
+          await sql`release savepoint grp`.execute(trx);
+        }
+      });
+    } catch (error) {
+      // The commit itself failed (or the lone transaction threw): nothing of the group holds.
+      group.forEach((item, i) => {
+        const o = outcomes[i];
+        for (const fn of o?.tx?.onRollback ?? []) fn();
+        item.reject(group.length === 1 || o === undefined || o.ok ? error : o.error);
+      });
+      return;
+    }
+    const changes: CommittedChange[] = [];
+    group.forEach((item, i) => {
+      const o = outcomes[i];
+      if (!o) return;
+      if (o.ok) {
+        if (this.poller) this.localIndexes.add(o.tx.index);
+        changes.push(...o.tx.changes);
+      } else {
+        for (const fn of o.tx?.onRollback ?? []) fn();
+      }
     });
+    // Watchers first, then each caller, then their after-commit hooks.
+    this.hub.publish(changes);
+    group.forEach((item, i) => {
+      const o = outcomes[i];
+      if (!o) return;
+      if (o.ok) item.resolve(o.value);
+      else item.reject(o.error);
+    });
+    for (const o of outcomes) if (o.ok) for (const fn of o.tx.onCommit) fn();
+  }
+
+  private async begin(trx: Transaction<Database>): Promise<SqlTx> {
+    // Taking the index first makes this a write transaction at once, and
+    // serializes writers on the counter row in every database.
+    const row = await trx
+      .updateTable('counters')
+      .set((eb) => ({ value: eb('value', '+', 1) }))
+      .where('name', '=', 'index')
+      .returning('value')
+      .executeTakeFirstOrThrow();
+    return new SqlTx(trx, Number(row.value), new Date());
+  }
+
+  watch(filter: ChangeFilter): Watcher {
+    const w = this.hub.watch(filter);
+    this.startPolling();
+    return w;
+  }
+
+  onChanges(listener: (changes: readonly CommittedChange[]) => void): () => void {
+    const off = this.hub.listen(listener);
+    this.startPolling();
+    return off;
+  }
+
+  async waitForIndex(afterIndex: number, timeoutMs: number, signal?: AbortSignal, filter?: ChangeFilter): Promise<number> {
+    const w = this.watch(filter ?? {});
+    try {
+      const current = await this.latestIndex();
+      if (current > afterIndex && (!filter || (await this.changedSince(afterIndex, filter)))) return current;
+      if (timeoutMs <= 0) return current;
+      const change = await w.next(timeoutMs, signal);
+      return Math.max(change?.index ?? 0, await this.latestIndex());
+    } finally {
+      w.close();
+    }
+  }
+
+  /** Whether the event log holds a change after `afterIndex` that matches. */
+  private async changedSince(afterIndex: number, filter: ChangeFilter): Promise<boolean> {
+    const keys = filter.keys ?? [];
+    const topics = filter.topics ?? [];
+    const row = await this.db
+      .selectFrom('events')
+      .select('idx')
+      .where('idx', '>', afterIndex)
+      .where((eb) => eb.or([...(keys.length ? [eb('key', 'in', [...keys])] : []), ...(topics.length ? [eb('topic', 'in', [...topics])] : [])]))
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  private startPolling(): void {
+    if (this.poller || this.closed) return;
+    // The baseline is read before the caller's own first read (queries run in order).
+    void this.latestIndex().then((i) => (this.polledIndex ??= i), () => undefined);
+    this.poller = setInterval(() => void this.pollOtherWriters().catch(() => undefined), POLL_MS);
+    this.poller.unref();
+  }
+
+  /** Publishes changes other processes committed: indexes in the log that this process did not commit. */
+  private async pollOtherWriters(): Promise<void> {
+    if (this.hub.watching === 0 && this.hub.listening === 0) {
+      if (this.poller) clearInterval(this.poller);
+      this.poller = undefined;
+      this.polledIndex = undefined;
+      return;
+    }
+    const latest = await this.latestIndex();
+    const from = this.polledIndex ?? latest;
+    let local = 0;
+    for (const i of this.localIndexes) if (i > from && i <= latest) local++;
+    if (latest - from > local) {
+      const events = await this.listEvents(from, 10_000);
+      const foreign = events
+        .filter((e) => !this.localIndexes.has(e.index))
+        .map((e): CommittedChange => ({ index: e.index, topic: e.topic, type: e.type, key: e.key, namespace: e.namespace, payload: e.payload }));
+      this.hub.publish(foreign);
+    }
+    for (const i of this.localIndexes) if (i <= latest) this.localIndexes.delete(i);
+    this.polledIndex = latest;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.poller) clearInterval(this.poller);
+    while (this.flushing) await new Promise((r) => setTimeout(r, 5));
     await this.db.destroy();
   }
 }

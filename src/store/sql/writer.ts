@@ -34,12 +34,17 @@ import type {
   VolumeExpectation,
   VolumePatch,
 } from '../store.js';
+import type { CommittedChange } from '../changes.js';
 import { ms, SqlReader } from './reader.js';
 import type { Database } from './schema.js';
 
 export class SqlTx extends SqlReader implements StoreTx {
   private seq = 0;
   private readonly nowIso: string;
+  /** What this transaction changed, published to watchers once it commits. */
+  readonly changes: CommittedChange[] = [];
+  readonly onCommit: (() => void)[] = [];
+  readonly onRollback: (() => void)[] = [];
 
   constructor(
     db: Kysely<Database>,
@@ -55,6 +60,15 @@ export class SqlTx extends SqlReader implements StoreTx {
       .insertInto('events')
       .values({ idx: this.index, seq: this.seq++, topic, type, key, namespace, created_at: ms(this.nowIso), payload: JSON.stringify(payload) })
       .execute();
+    this.changes.push({ index: this.index, topic, type, key, namespace, payload });
+  }
+
+  afterCommit(fn: () => void): void {
+    this.onCommit.push(fn);
+  }
+
+  afterRollback(fn: () => void): void {
+    this.onRollback.push(fn);
   }
 
   // ---- usage totals ----
@@ -103,8 +117,8 @@ export class SqlTx extends SqlReader implements StoreTx {
     };
   }
 
-  private async writeLabels(v: Volume): Promise<void> {
-    await this.db.deleteFrom('volume_labels').where('volume_id', '=', v.id).execute();
+  private async writeLabels(v: Volume, replace = true): Promise<void> {
+    if (replace) await this.db.deleteFrom('volume_labels').where('volume_id', '=', v.id).execute();
     const rows = Object.entries(v.labels).map(([key, value]) => ({ volume_id: v.id, key, value }));
     if (rows.length) await this.db.insertInto('volume_labels').values(rows).execute();
   }
@@ -112,7 +126,7 @@ export class SqlTx extends SqlReader implements StoreTx {
   async insertVolume(input: NewVolume): Promise<Volume> {
     const v: Volume = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
     await this.db.insertInto('volumes').values(this.volumeColumns(v)).execute();
-    await this.writeLabels(v);
+    await this.writeLabels(v, false);
     await this.countVolume(v, 1);
     await this.emit('volume', 'created', v.id, v.namespace, v as unknown as Record<string, unknown>);
     return v;
@@ -134,7 +148,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     const next: Volume = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
     const res = await this.db
       .updateTable('volumes')
-      .set(this.volumeColumns(next))
+      .set(changedColumns(this.volumeColumns(current), this.volumeColumns(next)))
       .where('id', '=', id)
       .where('modify_index', '=', current.modifyIndex)
       .executeTakeFirst();
@@ -266,7 +280,7 @@ export class SqlTx extends SqlReader implements StoreTx {
       throw new InvalidStateError({ type: 'task', id }, 'update', current.state, `expected ${expectState.join(' or ')}`);
     }
     const next: Task = { ...current, ...patch, updatedAt: this.nowIso };
-    const { create_index: _keep, ...columns } = this.taskColumns(next, 0);
+    const columns = changedColumns(this.taskColumns(current, 0), this.taskColumns(next, 0));
     const res = await this.db.updateTable('tasks').set(columns).where('id', '=', id).where('state', '=', current.state).executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`task ${id} was changed by another runner`, { type: 'task', id });
     // Progress ticks are not worth an event each; state changes always are.
@@ -388,4 +402,15 @@ export class SqlTx extends SqlReader implements StoreTx {
     await this.emit('quota', 'updated', quota.namespace, quota.namespace, quota as unknown as Record<string, unknown>);
     return quota;
   }
+}
+
+/**
+ * The columns whose values differ (always at least `doc`): an UPDATE that
+ * names an indexed column rewrites that index's entry, so naming only what
+ * changed keeps a status change from touching every index of the table.
+ */
+function changedColumns<T extends { doc: string }>(before: T, after: T): Partial<T> & { doc: string } {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(after) as (keyof T)[]) if (after[key] !== before[key]) out[key] = after[key];
+  return { ...out, doc: after.doc };
 }

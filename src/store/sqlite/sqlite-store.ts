@@ -1,13 +1,36 @@
 // The embedded default: one SQLite file in WAL mode, owned by one process.
 
 import Sqlite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type LogEvent } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type LogEvent, type SqliteDatabase } from 'kysely';
 import { migrationProvider, type Database } from '../sql/schema.js';
 import { SqlStore } from '../sql/sql-store.js';
 
 export interface SqliteStoreOptions {
   /** Sees every statement run (tests read query plans with it). */
   readonly onQuery?: (sql: string, parameters: readonly unknown[]) => void;
+}
+
+/** How many distinct statements stay prepared (lists with `IN (...)` lists make a few variants each). */
+const STATEMENT_CACHE = 1000;
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running most of
+ * ours, so each SQL text is prepared once and reused.
+ */
+function withStatementCache(database: Sqlite.Database): SqliteDatabase {
+  const cache = new Map<string, Sqlite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare: (text: string) => {
+      let statement = cache.get(text);
+      if (!statement) {
+        if (cache.size >= STATEMENT_CACHE) cache.clear();
+        statement = database.prepare(text);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 export class SqliteStore extends SqlStore {
@@ -26,7 +49,7 @@ export class SqliteStore extends SqlStore {
     database.pragma('busy_timeout = 5000');
     const onQuery = options.onQuery;
     const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database }),
+      dialect: new SqliteDialect({ database: withStatementCache(database) }),
       ...(onQuery ? { log: (e: LogEvent) => onQuery(e.query.sql, e.query.parameters) } : {}),
     });
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
