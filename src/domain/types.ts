@@ -159,6 +159,13 @@ export interface Volume {
   readonly source: VolumeSource | null;
   readonly topology: Labels;
   readonly lastError: string | null;
+  /**
+   * Engine state, never writable through an update: bytes an accepted extend
+   * has reserved against the quota until it ends, and the task whose online
+   * extend awaits the node's completion.
+   */
+  readonly reservedBytes?: number;
+  readonly extendAwaiting?: string | null;
   readonly createIndex: number;
   readonly modifyIndex: number;
   readonly createdAt: string;
@@ -220,8 +227,12 @@ export interface Task {
   readonly namespace: string;
   readonly state: TaskState;
   readonly progress: number;
-  /** Volume (or snapshot's volume) the task works on: tasks with one key run one at a time. */
-  readonly lockKey: string | null;
+  /**
+   * The volumes the task changes or reads: a task runs only when no running
+   * task holds any of its keys and no older queued task waits for one of
+   * them (first come, first served per volume, also through a retry's backoff).
+   */
+  readonly lockKeys: readonly string[];
   readonly resourceType: 'volume' | 'snapshot' | 'attachment' | 'image';
   readonly resourceId: string;
   readonly params: Readonly<Record<string, unknown>>;

@@ -26,7 +26,8 @@ export interface EngineContext {
 export interface TaskSpec {
   readonly operation: string;
   readonly namespace: string;
-  readonly lockKey: string | null;
+  /** Every volume the task changes or reads (see Task.lockKeys). */
+  readonly lockKeys: readonly string[];
   readonly resourceType: Task['resourceType'];
   readonly resourceId: string;
   readonly params?: Readonly<Record<string, unknown>>;
@@ -34,7 +35,7 @@ export interface TaskSpec {
 
 /** A task on one volume, serialized with every other task on it. */
 export function enqueueVolumeTask(ctx: EngineContext, tx: StoreTx, volume: Pick<Volume, 'id' | 'namespace'>, operation: string, params?: Readonly<Record<string, unknown>>): Promise<Task> {
-  return enqueue(ctx, tx, { operation, namespace: volume.namespace, lockKey: volume.id, resourceType: 'volume', resourceId: volume.id, ...(params ? { params } : {}) });
+  return enqueue(ctx, tx, { operation, namespace: volume.namespace, lockKeys: [volume.id], resourceType: 'volume', resourceId: volume.id, ...(params ? { params } : {}) });
 }
 
 /**
@@ -47,7 +48,7 @@ export async function enqueue(ctx: EngineContext, tx: StoreTx, spec: TaskSpec): 
   const now = new Date().toISOString();
   let claim = ctx.offerSlot();
   if (claim) tx.afterRollback(() => claim?.release());
-  if (claim && spec.lockKey !== null && (await tx.lockBusy(spec.lockKey))) {
+  if (claim && (await tx.lockBusy(spec.lockKeys))) {
     claim.release();
     claim = undefined;
   }
@@ -57,7 +58,7 @@ export async function enqueue(ctx: EngineContext, tx: StoreTx, spec: TaskSpec): 
     namespace: spec.namespace,
     state: claim ? 'running' : 'queued',
     progress: 0,
-    lockKey: spec.lockKey,
+    lockKeys: [...new Set(spec.lockKeys)],
     resourceType: spec.resourceType,
     resourceId: spec.resourceId,
     params: spec.params ?? {},

@@ -52,7 +52,7 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
         { description: input.description ?? '', typeId: type?.id ?? null, externalId: found.externalId, bootable: input.bootable ?? false, labels },
       ),
     );
-    const task = await enqueue(ctx, tx, { operation: 'volume.manage', namespace, lockKey: id, resourceType: 'volume', resourceId: id, params: { reference: input.reference } });
+    const task = await enqueue(ctx, tx, { operation: 'volume.manage', namespace, lockKeys: [id], resourceType: 'volume', resourceId: id, params: { reference: input.reference } });
     return { resource: volume, task };
   });
   return result;

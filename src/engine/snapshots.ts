@@ -58,7 +58,7 @@ export async function createSnapshot(ctx: EngineContext, volumeId: string, input
     const transition = decideSnapshot('create', 'new', null);
     const snapshot = await tx.insertSnapshot({ ...newSnapshotRecord(volumeId, volume.namespace, { name, description: input.description, labels }), sizeBytes: volume.sizeBytes, status: transition.working ?? 'creating' });
     if (input.secrets && Object.keys(input.secrets).length) await tx.setSnapshotSecrets(snapshot.id, ctx.secrets.seal(checkLabels(input.secrets, 'secrets')));
-    const task = await enqueue(ctx, tx, { operation: 'snapshot.create', namespace: volume.namespace, lockKey: volumeId, resourceType: 'snapshot', resourceId: snapshot.id });
+    const task = await enqueue(ctx, tx, { operation: 'snapshot.create', namespace: volume.namespace, lockKeys: [volumeId], resourceType: 'snapshot', resourceId: snapshot.id });
     return { resource: snapshot, task };
   });
   return result;
@@ -71,7 +71,7 @@ async function startSnapshotAction(ctx: EngineContext, id: string, action: 'dele
     const dependents = (await tx.listVolumes({ status: ['creating'], limit: 1000 })).items.filter((v) => v.source && 'snapshotId' in v.source && v.source.snapshotId === id);
     if (dependents.length) throw new InvalidStateError({ type: 'snapshot', id }, `${action} snapshot`, snap.status, `volume ${dependents[0]?.id ?? ''} is being created from it`);
     const updated = await tx.updateSnapshot(id, { status: t.working ?? 'deleting' }, { modifyIndex: snap.modifyIndex });
-    const task = await enqueue(ctx, tx, { operation, namespace: snap.namespace, lockKey: snap.volumeId, resourceType: 'snapshot', resourceId: id });
+    const task = await enqueue(ctx, tx, { operation, namespace: snap.namespace, lockKeys: [snap.volumeId], resourceType: 'snapshot', resourceId: id });
     return { resource: updated, task };
   });
   return result;
@@ -109,7 +109,7 @@ export async function manageSnapshot(ctx: EngineContext, input: ManageSnapshotIn
     const t = decideSnapshot('manage', 'new', null);
     const record = newSnapshotRecord(volume.id, volume.namespace, { name: input.name ?? found.externalId, description: input.description, labels });
     const snapshot = await tx.insertSnapshot({ ...record, status: t.working ?? 'managing', externalId: found.externalId, sizeBytes: found.sizeBytes });
-    const task = await enqueue(ctx, tx, { operation: 'snapshot.manage', namespace: volume.namespace, lockKey: volume.id, resourceType: 'snapshot', resourceId: snapshot.id, params: { reference: input.reference } });
+    const task = await enqueue(ctx, tx, { operation: 'snapshot.manage', namespace: volume.namespace, lockKeys: [volume.id], resourceType: 'snapshot', resourceId: snapshot.id, params: { reference: input.reference } });
     return { resource: snapshot, task };
   });
   return result;

@@ -128,10 +128,11 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
       ),
     );
     if (input.secrets && Object.keys(input.secrets).length) await tx.setVolumeSecrets(id, ctx.secrets.seal(checkLabels(input.secrets, 'secrets')));
-    // A copy reads its source: queue it behind other work on the source.
+    // The task changes the new volume and reads its source: it holds both, so
+    // neither a force-delete of the new one nor work on the source runs beside it.
     const source = placement.driverSource;
-    const lockKey = source && 'snapshot' in source ? source.snapshot.volume.id : source && 'volume' in source ? source.volume.id : id;
-    const task = await enqueue(ctx, tx, { operation: 'volume.create', namespace, lockKey, resourceType: 'volume', resourceId: id, params: { source: placement.driverSource ?? null } });
+    const sourceVolume = source && 'snapshot' in source ? source.snapshot.volume.id : source && 'volume' in source ? source.volume.id : null;
+    const task = await enqueue(ctx, tx, { operation: 'volume.create', namespace, lockKeys: sourceVolume ? [id, sourceVolume] : [id], resourceType: 'volume', resourceId: id, params: { source: placement.driverSource ?? null } });
     return { resource: volume, task };
   });
   return result;

@@ -160,13 +160,13 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
 
     it('claims queued tasks oldest first, one per lock key', async () => {
       const now = new Date().toISOString();
-      const task = (lockKey: string | null, id = randomUUID()) => ({
+      const task = (lockKey: string | null, id = randomUUID(), more: readonly string[] = []) => ({
         id,
         operation: 'test',
         namespace: 'default',
         state: 'queued' as const,
         progress: 0,
-        lockKey,
+        lockKeys: [...(lockKey ? [lockKey] : []), ...more],
         resourceType: 'volume' as const,
         resourceId: lockKey ?? id,
         params: {},
@@ -183,13 +183,27 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       const a1 = await store.transact((tx) => tx.insertTask(task('A')));
       const a2 = await store.transact((tx) => tx.insertTask(task('A')));
       const b1 = await store.transact((tx) => tx.insertTask(task('B')));
+      // a2 waits behind a1 even while a1 is only queued: first come, first served per key.
       let claimable = await store.listClaimableTasks(new Date(Date.now() + 1000).toISOString(), 10);
-      expect(claimable.map((t) => t.id)).toEqual([a1.id, a2.id, b1.id]);
+      expect(claimable.map((t) => t.id)).toEqual([a1.id, b1.id]);
       await store.transact((tx) => tx.updateTask(a1.id, { state: 'running' }, ['queued']));
       claimable = await store.listClaimableTasks(new Date(Date.now() + 1000).toISOString(), 10);
       expect(claimable.map((t) => t.id)).toEqual([b1.id]);
       await expect(store.transact((tx) => tx.updateTask(a1.id, { state: 'running' }, ['queued']))).rejects.toBeInstanceOf(InvalidStateError);
       expect((await store.activeTaskFor('A'))?.id).toBe(a2.id);
+      // A task with two keys waits for both; the lock goes when the task ends.
+      const ab = await store.transact((tx) => tx.insertTask(task('B', randomUUID(), ['C'])));
+      const c1 = await store.transact((tx) => tx.insertTask(task('C')));
+      expect(await store.lockBusy(['C'])).toBe(true);
+      expect((await store.lockHolders(['A', 'C'])).map((t) => t.id)).toEqual([a1.id]);
+      await store.transact((tx) => tx.updateTask(b1.id, { state: 'running' }, ['queued']));
+      claimable = await store.listClaimableTasks(new Date(Date.now() + 1000).toISOString(), 10);
+      expect(claimable.map((t) => t.id)).toEqual([]);
+      await store.transact((tx) => tx.updateTask(b1.id, { state: 'success' }, ['running']));
+      await store.transact((tx) => tx.updateTask(a1.id, { state: 'error' }, ['running']));
+      claimable = await store.listClaimableTasks(new Date(Date.now() + 1000).toISOString(), 10);
+      expect(claimable.map((t) => t.id)).toEqual([a2.id, ab.id]);
+      expect(claimable.map((t) => t.id)).not.toContain(c1.id);
     });
 
     it('counts usage per namespace and provisioned bytes per pool', async () => {

@@ -126,10 +126,16 @@ export interface StoreReader {
   /** Queued tasks due now whose lock key no running task holds, oldest first. */
   listClaimableTasks(now: string, limit: number): Promise<readonly Task[]>;
   listRunningTasks(): Promise<readonly Task[]>;
-  /** The running task that holds a lock key, if any. */
-  lockHolder(lockKey: string): Promise<Task | undefined>;
-  /** Whether any task not yet ended (queued or running) holds this lock key. */
-  lockBusy(lockKey: string): Promise<boolean>;
+  /** The running tasks that hold any of these lock keys. */
+  lockHolders(lockKeys: readonly string[]): Promise<readonly Task[]>;
+  /** Whether any task not yet ended (queued or running) holds one of these lock keys. */
+  lockBusy(lockKeys: readonly string[]): Promise<boolean>;
+  /** Every task on a resource that has not ended, oldest first (no page limit: the set is small by nature). */
+  liveTasksFor(resourceId: string): Promise<readonly Task[]>;
+  /** Volumes made from this snapshot, volume or image, in these statuses (indexed). */
+  volumesFromSource(sourceId: string, status: readonly VolumeStatus[]): Promise<readonly Volume[]>;
+  /** Every snapshot of a volume (indexed; no page limit). */
+  snapshotsOf(volumeId: string): Promise<readonly Snapshot[]>;
   /** The newest task on a resource that has not ended. */
   activeTaskFor(resourceId: string): Promise<Task | undefined>;
   getType(idOrName: string): Promise<VolumeType | undefined>;

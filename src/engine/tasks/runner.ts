@@ -152,7 +152,7 @@ export class TaskRunner {
         const claimed: Task[] = [];
         for (const candidate of candidates) {
           // The lock key must still be free: another runner (or a sibling here) may have taken it.
-          if (candidate.lockKey !== null && (await tx.lockHolder(candidate.lockKey))) continue;
+          if ((await tx.lockHolders(candidate.lockKeys)).length) continue;
           const current = await tx.getTask(candidate.id);
           if (current?.state !== 'queued') continue; // claimed by someone else in between
           claimed.push(

@@ -13,6 +13,7 @@ import type {
   Task,
   Volume,
   VolumedEvent,
+  VolumeStatus,
   VolumeType,
 } from '../../domain/types.js';
 import { GiB } from '../../domain/types.js';
@@ -34,6 +35,14 @@ const MAX_CHAR = '\u{10FFFF}';
 
 export function parseDoc<T>(row: { doc: string } | undefined): T | undefined {
   return row ? (JSON.parse(row.doc) as T) : undefined;
+}
+
+/** Tasks written before lock keys became a list carry one `lockKey`. */
+export function parseTask(doc: string): Task {
+  const t = JSON.parse(doc) as Task & { lockKey?: string | null };
+  if (t.lockKeys) return t;
+  const { lockKey, ...rest } = t;
+  return { ...rest, lockKeys: lockKey ? [lockKey] : [] };
 }
 
 export const ms = (iso: string): number => Date.parse(iso);
@@ -132,7 +141,8 @@ export class SqlReader implements StoreReader {
   }
 
   async getTask(id: string): Promise<Task | undefined> {
-    return parseDoc<Task>(await this.db.selectFrom('tasks').select('doc').where('id', '=', id).executeTakeFirst());
+    const row = await this.db.selectFrom('tasks').select('doc').where('id', '=', id).executeTakeFirst();
+    return row ? parseTask(row.doc) : undefined;
   }
 
   listTasks(q: TaskQuery): Promise<ListPage<Task>> {
@@ -145,48 +155,88 @@ export class SqlReader implements StoreReader {
   }
 
   async listClaimableTasks(now: string, limit: number): Promise<readonly Task[]> {
+    // Claimable: due, and no task that shares one of its keys is running or
+    // was queued before it (first come, first served per key).
     const rows = await this.db
       .selectFrom('tasks as t')
       .select('t.doc')
       .where('t.state', '=', 'queued')
       .where('t.not_before', '<=', ms(now))
       .where((eb) =>
-        eb.or([
-          eb('t.lock_key', 'is', null),
-          eb.not(eb.exists(eb.selectFrom('tasks as r').select('r.id').where('r.state', '=', 'running').whereRef('r.lock_key', '=', 't.lock_key'))),
-        ]),
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('task_locks as mine')
+              .innerJoin('task_locks as other', 'other.lock_key', 'mine.lock_key')
+              .innerJoin('tasks as r', 'r.id', 'other.task_id')
+              .select('r.id')
+              .whereRef('mine.task_id', '=', 't.id')
+              .whereRef('r.id', '!=', 't.id')
+              .where((w) =>
+                w.or([
+                  w('r.state', '=', 'running'),
+                  w.and([w('r.state', '=', 'queued'), w.or([w('r.create_index', '<', w.ref('t.create_index')), w.and([w('r.create_index', '=', w.ref('t.create_index')), w('r.id', '<', w.ref('t.id'))])])]),
+                ]),
+              ),
+          ),
+        ),
       )
       .orderBy('t.create_index')
       .orderBy('t.id')
       .limit(limit)
       .execute();
-    return rows.map((r) => JSON.parse(r.doc) as Task);
+    return rows.map((r) => parseTask(r.doc));
   }
 
   async listRunningTasks(): Promise<readonly Task[]> {
     const rows = await this.db.selectFrom('tasks').select('doc').where('state', '=', 'running').orderBy('created_at').execute();
-    return rows.map((r) => JSON.parse(r.doc) as Task);
+    return rows.map((r) => parseTask(r.doc));
   }
 
-  async lockHolder(lockKey: string): Promise<Task | undefined> {
-    return parseDoc<Task>(await this.db.selectFrom('tasks').select('doc').where('lock_key', '=', lockKey).where('state', '=', 'running').executeTakeFirst());
+  async lockHolders(lockKeys: readonly string[]): Promise<readonly Task[]> {
+    if (!lockKeys.length) return [];
+    const rows = await this.db
+      .selectFrom('task_locks as l')
+      .innerJoin('tasks as t', 't.id', 'l.task_id')
+      .select('t.doc')
+      .distinct()
+      .where('l.lock_key', 'in', [...lockKeys])
+      .where('t.state', '=', 'running')
+      .execute();
+    return rows.map((r) => parseTask(r.doc));
   }
 
-  async lockBusy(lockKey: string): Promise<boolean> {
-    const row = await this.db.selectFrom('tasks').select('id').where('lock_key', '=', lockKey).where('state', 'in', ['queued', 'running']).limit(1).executeTakeFirst();
+  async lockBusy(lockKeys: readonly string[]): Promise<boolean> {
+    if (!lockKeys.length) return false;
+    const row = await this.db.selectFrom('task_locks').select('task_id').where('lock_key', 'in', [...lockKeys]).limit(1).executeTakeFirst();
     return row !== undefined;
   }
 
+  async liveTasksFor(resourceId: string): Promise<readonly Task[]> {
+    const rows = await this.db.selectFrom('tasks').select('doc').where('resource_id', '=', resourceId).where('state', 'in', ['queued', 'running']).orderBy('created_at').execute();
+    return rows.map((r) => parseTask(r.doc));
+  }
+
+  async volumesFromSource(sourceId: string, status: readonly VolumeStatus[]): Promise<readonly Volume[]> {
+    if (!status.length) return [];
+    const rows = await this.db.selectFrom('volumes').select('doc').where('source_id', '=', sourceId).where('status', 'in', [...status]).execute();
+    return rows.map((r) => JSON.parse(r.doc) as Volume);
+  }
+
+  async snapshotsOf(volumeId: string): Promise<readonly Snapshot[]> {
+    const rows = await this.db.selectFrom('snapshots').select('doc').where('volume_id', '=', volumeId).orderBy('created_at').orderBy('id').execute();
+    return rows.map((r) => JSON.parse(r.doc) as Snapshot);
+  }
+
   async activeTaskFor(resourceId: string): Promise<Task | undefined> {
-    return parseDoc<Task>(
-      await this.db
-        .selectFrom('tasks')
-        .select('doc')
-        .where('resource_id', '=', resourceId)
-        .where('state', 'in', ['queued', 'running'])
-        .orderBy('created_at', 'desc')
-        .executeTakeFirst(),
-    );
+    const row = await this.db
+      .selectFrom('tasks')
+      .select('doc')
+      .where('resource_id', '=', resourceId)
+      .where('state', 'in', ['queued', 'running'])
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+    return row ? parseTask(row.doc) : undefined;
   }
 
   async getType(idOrName: string): Promise<VolumeType | undefined> {

@@ -21,6 +21,8 @@ export interface VolumesTable {
   doc: string;
   /** Encrypted (AES-256-GCM) by the engine; never part of `doc`, events or answers. */
   secrets: string | null;
+  /** The snapshot, volume or image the volume was made from (dependents are found by index). */
+  source_id: string | null;
 }
 
 export interface VolumeLabelsTable {
@@ -59,6 +61,12 @@ export interface TasksTable {
   not_before: number;
   created_at: number;
   doc: string;
+}
+
+/** The lock keys of tasks that have not ended (rows go when the task ends). */
+export interface TaskLocksTable {
+  task_id: string;
+  lock_key: string;
 }
 
 export interface TypesTable {
@@ -129,6 +137,7 @@ export interface Database {
   snapshots: SnapshotsTable;
   attachments: AttachmentsTable;
   tasks: TasksTable;
+  task_locks: TaskLocksTable;
   volume_types: TypesTable;
   pools: PoolsTable;
   images: ImagesTable;
@@ -284,6 +293,27 @@ const migrations: Record<string, Migration> = {
         .addColumn('doc', 'text', (c) => c.notNull())
         .execute();
       await sql`insert into counters (name, value) values ('acl_bootstrapped', 0)`.execute(db);
+    },
+  },
+  '0002_task_locks_and_sources': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // A task may hold several locks (a clone: its new volume and its source; a batch: many).
+      await db.schema
+        .createTable('task_locks')
+        .addColumn('task_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('lock_key', 'varchar(64)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('task_locks_pk', ['lock_key', 'task_id'])
+        .execute();
+      await db.schema.createIndex('task_locks_task').on('task_locks').columns(['task_id']).execute();
+      await sql`insert into task_locks (task_id, lock_key) select id, lock_key from tasks where lock_key is not null and state in ('queued', 'running')`.execute(db);
+      await db.schema.alterTable('volumes').addColumn('source_id', 'varchar(64)').execute();
+      await db.schema.createIndex('volumes_source').on('volumes').columns(['source_id', 'status']).execute();
+      const rows = await sql<{ id: string; doc: string }>`select id, doc from volumes`.execute(db);
+      for (const row of rows.rows) {
+        const source = (JSON.parse(row.doc) as { source?: Record<string, string> | null }).source;
+        const sourceId = source ? (source.snapshotId ?? source.volumeId ?? source.imageId ?? null) : null;
+        if (sourceId) await sql`update volumes set source_id = ${sourceId} where id = ${row.id}`.execute(db);
+      }
     },
   },
 };

@@ -109,6 +109,7 @@ export class SqlTx extends SqlReader implements StoreTx {
       type_id: v.typeId,
       external_id: v.externalId,
       migration_status: v.migrationStatus,
+      source_id: v.source ? ('snapshotId' in v.source ? v.source.snapshotId : 'volumeId' in v.source ? v.source.volumeId : v.source.imageId) : null,
       create_index: v.createIndex,
       modify_index: v.modifyIndex,
       created_at: ms(v.createdAt),
@@ -257,7 +258,7 @@ export class SqlTx extends SqlReader implements StoreTx {
       id: t.id,
       namespace: t.namespace,
       state: t.state,
-      lock_key: t.lockKey,
+      lock_key: t.lockKeys[0] ?? null,
       resource_id: t.resourceId,
       create_index: createIndex,
       not_before: ms(t.notBefore),
@@ -269,6 +270,8 @@ export class SqlTx extends SqlReader implements StoreTx {
   async insertTask(input: NewTask): Promise<Task> {
     const t: Task = { ...input, createdAt: this.nowIso, updatedAt: this.nowIso };
     await this.db.insertInto('tasks').values(this.taskColumns(t, this.index)).execute();
+    const keys = [...new Set(t.lockKeys)];
+    if (keys.length) await this.db.insertInto('task_locks').values(keys.map((lock_key) => ({ task_id: t.id, lock_key }))).execute();
     await this.emit('task', 'created', t.id, t.namespace, t as unknown as Record<string, unknown>);
     return t;
   }
@@ -283,6 +286,8 @@ export class SqlTx extends SqlReader implements StoreTx {
     const columns = changedColumns(this.taskColumns(current, 0), this.taskColumns(next, 0));
     const res = await this.db.updateTable('tasks').set(columns).where('id', '=', id).where('state', '=', current.state).executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`task ${id} was changed by another runner`, { type: 'task', id });
+    // An ended task holds no lock.
+    if (next.state !== current.state && (next.state === 'success' || next.state === 'error')) await this.db.deleteFrom('task_locks').where('task_id', '=', id).execute();
     // Progress ticks are not worth an event each; state changes always are.
     if (!quiet || patch.state !== undefined) await this.emit('task', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
     return next;
