@@ -36,7 +36,7 @@ async function pending(url: string): Promise<boolean> {
 export async function recoveryRun(dataDir: string, tasks: number): Promise<RecoveryRun> {
   const v = await openVolumed({ dataDir, runTasks: false });
   try {
-    for (let i = 0; i < tasks; i++) await v.engine.createVolume({ name: `r-${String(i)}`, sizeBytes: 1024 ** 3, namespace: 'bench-recovery' });
+    for (let i = 0; i < tasks; i++) await v.engine.createVolume({ name: `r-${String(i)}`, sizeBytes: 1024 ** 2, namespace: 'bench-recovery' });
   } finally {
     await v.close();
   }

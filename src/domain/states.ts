@@ -154,6 +154,17 @@ export function resolveOutcome(
   }
 }
 
+/**
+ * Where a volume found in working status `status` with no task left goes:
+ * the failure outcome of the action that sets that working status.
+ */
+export function strandedOutcome(status: VolumeStatus, ctx: { previous: VolumeStatus | null; attachmentsLeft: number }): VolumeStatus | undefined {
+  const transition = Object.values(VOLUME_TRANSITIONS).find((t) => t.working === status && t.from !== 'any');
+  if (!transition) return undefined;
+  const to = resolveOutcome(transition.failure, { previous: ctx.previous ?? (ctx.attachmentsLeft ? 'in-use' : 'available'), attachmentsLeft: ctx.attachmentsLeft });
+  return to === 'removed' ? undefined : to;
+}
+
 export function actionLabel(action: VolumeAction): string {
   return action.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
 }

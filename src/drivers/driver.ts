@@ -76,6 +76,12 @@ export interface Driver {
   readonly kind: string;
   capabilities(): DriverCapabilitySet;
   capacity(): Promise<PoolCapacity>;
+  /**
+   * Clears what interrupted calls left behind. Only the process that runs
+   * tasks calls it, when it starts, before any task: never a process that
+   * merely serves the API beside a running worker.
+   */
+  recover(): Promise<void>;
 
   createVolume(req: CreateVolumeRequest): Promise<CreatedVolume>;
   /** Succeeds when the volume is already gone. */
@@ -111,6 +117,10 @@ export abstract class DriverBase implements Driver {
   abstract readonly kind: string;
   abstract capabilities(): DriverCapabilitySet;
   abstract capacity(): Promise<PoolCapacity>;
+
+  recover(): Promise<void> {
+    return Promise.resolve();
+  }
   abstract createVolume(req: CreateVolumeRequest): Promise<CreatedVolume>;
   abstract deleteVolume(volume: VolumeRef): Promise<void>;
 

@@ -69,7 +69,8 @@ export async function detachVolume(ctx: EngineContext, volumeId: string, attachm
     if (!attachment || attachment.volumeId !== volumeId) throw new NotFoundError('attachment', attachmentId);
     const decision = decideVolume(options.force ? 'forceDetach' : 'detach', volumeId, volume.status, volume.migrationStatus);
     if (!options.force) refuseWhileDetachRuns(volume, 'detach volume');
-    const detaching = await tx.updateAttachment(attachmentId, { status: 'detaching' });
+    // A forced detach may overtake an attach still at work: the attach then leaves what it published to this detach.
+    const detaching = await tx.updateAttachment(attachmentId, { status: 'detaching' }, options.force ? ['attaching', 'attached', 'detaching'] : ['attached']);
     const updated = await tx.updateVolume(
       volumeId,
       { status: decision.next ?? 'detaching', attachStatus: 'detaching', previousStatus: volume.status === 'detaching' ? 'in-use' : volume.status },
@@ -108,21 +109,29 @@ export const attachmentHandlers: HandlerRegistry = {
       const attachmentId = String(task.params.attachmentId);
       const attachment = await store.getAttachment(attachmentId);
       if (!attachment) throw new NotFoundError('attachment', attachmentId);
-      const connectionInfo = await pools.driver(volume.poolId).publish({
+      const driver = pools.driver(volume.poolId);
+      const connectionInfo = await driver.publish({
         volume: volumeRef(volume),
         node: attachment.node,
         readonly: attachment.mode === 'ro' || volume.readonly,
         attachmentId,
       });
       return async (tx) => {
-        await tx.updateAttachment(attachmentId, { status: 'attached', connectionInfo });
+        const current = await tx.getAttachment(attachmentId);
+        if (current?.status === 'detaching') {
+          // A forced detach overtook this attach: record what was published; that detach unpublishes it.
+          await tx.updateAttachment(attachmentId, { connectionInfo }, ['detaching']);
+          return { attachmentId, connectionInfo, overtakenBy: 'detach' };
+        }
+        await tx.updateAttachment(attachmentId, { status: 'attached', connectionInfo }, ['attaching']);
         await tx.updateVolume(volume.id, { status: 'in-use', attachStatus: 'attached', lastError: null }, { status: ['attaching'] });
         return { attachmentId, connectionInfo };
       };
     },
     async fail(tx, task, message) {
       const attachmentId = String(task.params.attachmentId);
-      if (await tx.getAttachment(attachmentId)) await tx.deleteAttachment(attachmentId);
+      // Only an attachment this attach still owns goes; one a detach has taken over is that detach's to end.
+      if ((await tx.getAttachment(attachmentId))?.status === 'attaching') await tx.deleteAttachment(attachmentId);
       const volume = await tx.getVolume(task.resourceId);
       if (!volume || volume.status !== 'attaching') return;
       const left = (await tx.listAttachments(volume.id)).length;
@@ -154,10 +163,12 @@ export const attachmentHandlers: HandlerRegistry = {
     },
     async fail(tx, task, message) {
       const attachmentId = String(task.params.attachmentId);
-      if (await tx.getAttachment(attachmentId)) await tx.updateAttachment(attachmentId, { status: 'attached' });
+      // Only while the volume is still this detach's (not reset or deleted meanwhile) does the attachment go back.
       const volume = await tx.getVolume(task.resourceId);
       if (!volume || volume.status !== 'detaching') return;
-      await tx.updateVolume(volume.id, { status: 'in-use', attachStatus: 'error_detaching', lastError: message });
+      const attachment = await tx.getAttachment(attachmentId);
+      if (attachment?.status === 'detaching') await tx.updateAttachment(attachmentId, { status: 'attached' }, ['detaching']);
+      await tx.updateVolume(volume.id, { status: 'in-use', attachStatus: 'error_detaching', lastError: message }, { status: ['detaching'] });
     },
   },
 };

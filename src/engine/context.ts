@@ -21,6 +21,8 @@ export interface EngineContext {
   readonly wake: () => void;
   /** A free running slot for a task being enqueued now (undefined when this process runs no tasks, or none is free). */
   readonly offerSlot: () => DirectClaim | undefined;
+  /** Ends a queued task as failed, running its handler's rollback in the caller's transaction. */
+  readonly cancelTask: (tx: StoreTx, task: Task, message: string) => Promise<void>;
 }
 
 export interface TaskSpec {

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidInputError, InvalidStateError, QuotaExceededError, UnsupportedError } from '../domain/errors.js';
 import { MiB } from '../domain/types.js';
-import { startTestVolumed, type TestVolumed } from './testing.js';
+import { startTestVolumed, type TestVolumed } from '../../test/support/testing.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

@@ -15,6 +15,7 @@ import { mustGetSnapshot, mustGetVolume } from './context.js';
 import { createImageFromBytes, deleteImage, imageHandlers, reimageVolume, uploadVolumeToImage, type UploadAccepted } from './images.js';
 import { listManageableSnapshots, listManageableVolumes, manageHandlers, manageVolume, type ManageVolumeInput } from './manage.js';
 import { migrateHandlers, migrateVolume, retypeVolume, type MigrateInput, type RetypeInput } from './migrate.js';
+import { checkInvariants, type Violation } from './invariants.js';
 import type { PoolRegistry } from './pools.js';
 import { UNLIMITED } from './quotas.js';
 import {
@@ -89,12 +90,14 @@ export class Engine {
       secrets: options.secrets,
       wake: () => this.runner.wake(),
       offerSlot: () => (this.runTasks ? this.runner.offer() : undefined),
+      cancelTask: (tx, task, message) => this.runner.cancel(tx, task, message),
     };
   }
 
   /** Recovers what a crash interrupted, then starts running tasks. */
   async start(): Promise<RecoveryReport> {
     if (!this.runTasks) return { resumed: [], failed: [], rolledBack: [] };
+    for (const id of this.pools.ids()) await this.pools.driver(id).recover();
     const report = await this.reconciler.recover();
     this.runner.start();
     this.pools.startRefreshing();
@@ -105,6 +108,9 @@ export class Engine {
     this.pools.stopRefreshing();
     await this.runner.stop();
   }
+
+  /** Every broken promise (stuck statuses, lost or orphaned storage, usage that does not add up); empty when all holds. */
+  checkInvariants = (): Promise<Violation[]> => checkInvariants(this.store, this.pools);
 
   /** Storage objects no record knows; run once resumed work has drained. */
   reportOrphans(): Promise<Orphan[]> {

@@ -84,7 +84,7 @@ export async function createImageFromBytes(ctx: EngineContext, input: { name: st
 export async function deleteImage(ctx: EngineContext, id: string): Promise<void> {
   const image = await ctx.store.getImage(id);
   if (!image) throw new NotFoundError('image', id);
-  const users = (await ctx.store.listVolumes({ status: ['downloading'], limit: 1000 })).items.filter((v) => v.source && 'imageId' in v.source && v.source.imageId === id);
+  const users = await ctx.store.volumesFromSource(id, ['downloading']);
   if (users.length) throw new InvalidStateError({ type: 'image', id }, 'delete image', image.status, `volume ${users[0]?.id ?? ''} is being made from it`);
   await ctx.store.transact((tx) => tx.deleteImage(id));
   await ctx.images.remove(id);

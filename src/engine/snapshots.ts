@@ -68,7 +68,7 @@ async function startSnapshotAction(ctx: EngineContext, id: string, action: 'dele
   const result = await ctx.store.transact(async (tx) => {
     const snap = await mustGetSnapshot(tx, id);
     const t = decideSnapshot(action, id, snap.status);
-    const dependents = (await tx.listVolumes({ status: ['creating'], limit: 1000 })).items.filter((v) => v.source && 'snapshotId' in v.source && v.source.snapshotId === id);
+    const dependents = await tx.volumesFromSource(id, ['creating']);
     if (dependents.length) throw new InvalidStateError({ type: 'snapshot', id }, `${action} snapshot`, snap.status, `volume ${dependents[0]?.id ?? ''} is being created from it`);
     const updated = await tx.updateSnapshot(id, { status: t.working ?? 'deleting' }, { modifyIndex: snap.modifyIndex });
     const task = await enqueue(ctx, tx, { operation, namespace: snap.namespace, lockKeys: [snap.volumeId], resourceType: 'snapshot', resourceId: id });

@@ -9,11 +9,7 @@ import type { VolumePatch } from '../store/store.js';
 import { enqueueVolumeTask, mustGetSnapshot, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
 import { snapshotRef, volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
-import { failTask } from './tasks/runner.js';
 import type { HandlerRegistry } from './tasks/handler.js';
-
-/** Set while an online extend waits for the node to confirm (Cinder's extend completion). */
-export const AWAITING_EXTEND_COMPLETION = 'extend_awaiting_completion';
 
 export interface ExtendOptions {
   /** For attached volumes: stay `extending` until the node confirms with completeExtend. */
@@ -30,7 +26,12 @@ export async function extendVolume(ctx: EngineContext, id: string, newSizeBytes:
     if (online) ctx.pools.require(volume.poolId, 'onlineExtend', 'extending attached volumes');
     if (sizeBytes <= volume.sizeBytes) throw new InvalidInputError(`must be larger than the current size, ${volume.sizeBytes} bytes`, 'newSizeBytes');
     await checkQuota(tx, volume.namespace, { bytes: sizeBytes - volume.sizeBytes }, ctx.quotaDefaults);
-    const updated = await tx.updateVolume(id, { status: decision.next ?? 'extending', previousStatus: volume.status }, { modifyIndex: volume.modifyIndex });
+    // The growth counts against the quota from now on, so a second extend sees it; released when the task ends.
+    const updated = await tx.updateVolume(
+      id,
+      { status: decision.next ?? 'extending', previousStatus: volume.status, reservedBytes: sizeBytes - volume.sizeBytes },
+      { modifyIndex: volume.modifyIndex },
+    );
     const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.extend', { sizeBytes, awaitCompletion: online && options.awaitCompletion === true });
     return { resource: updated, task };
   });
@@ -42,15 +43,14 @@ export async function completeExtend(ctx: EngineContext, id: string, succeeded: 
   return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, id);
     decideVolume('completeExtend', id, volume.status, volume.migrationStatus);
-    if (volume.adminMetadata[AWAITING_EXTEND_COMPLETION] === undefined) {
+    if (!volume.extendAwaiting) {
       throw new InvalidStateError({ type: 'volume', id }, 'complete extend of volume', volume.status, 'no extend awaits completion');
     }
-    const { [AWAITING_EXTEND_COMPLETION]: _done, ...adminMetadata } = volume.adminMetadata;
     return tx.updateVolume(
       id,
       succeeded
-        ? { status: 'in-use', adminMetadata, lastError: null }
-        : { status: 'error_extending', adminMetadata, lastError: 'the node reported that the extend failed' },
+        ? { status: 'in-use', extendAwaiting: null, lastError: null }
+        : { status: 'error_extending', extendAwaiting: null, lastError: 'the node reported that the extend failed' },
       { modifyIndex: volume.modifyIndex },
     );
   });
@@ -122,8 +122,10 @@ export async function resetVolumeStatus(ctx: EngineContext, id: string, input: R
   return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, id);
     decideVolume('resetStatus', id, volume.status, volume.migrationStatus);
-    for (const task of (await tx.listTasks({ resourceId: id, state: ['queued'], limit: 1000 })).items) {
-      await failTask(tx, task, `cancelled: volume ${id} status was reset by an admin`);
+    // Cancelling runs each task's own rollback (attachments, migration status,
+    // cascade snapshots), then the admin's statuses are applied over it.
+    for (const task of await tx.liveTasksFor(id)) {
+      if (task.state === 'queued') await ctx.cancelTask(tx, task, `cancelled: volume ${id} status was reset by an admin`);
     }
     return tx.updateVolume(id, {
       ...(status !== undefined ? { status } : {}),
@@ -142,18 +144,20 @@ export const volumeActionHandlers: HandlerRegistry = {
       return async (tx) => {
         const current = await mustGetVolume(tx, volume.id);
         const awaiting = task.params.awaitCompletion === true;
+        const grown = { sizeBytes: Math.max(sizeBytes, wanted), reservedBytes: 0 };
         await tx.updateVolume(
           volume.id,
-          awaiting
-            ? { sizeBytes: Math.max(sizeBytes, wanted), adminMetadata: { ...current.adminMetadata, [AWAITING_EXTEND_COMPLETION]: task.id } }
-            : { sizeBytes: Math.max(sizeBytes, wanted), status: current.previousStatus ?? 'available', lastError: null },
+          awaiting ? { ...grown, extendAwaiting: task.id } : { ...grown, status: current.previousStatus ?? 'available', lastError: null },
           { status: ['extending'] },
         );
         return { sizeBytes: Math.max(sizeBytes, wanted) };
       };
     },
-    fail(tx, task, message) {
-      return rollBackVolume(tx, task.resourceId, ['extending'], { status: 'error_extending', lastError: message });
+    async fail(tx, task, message) {
+      await rollBackVolume(tx, task.resourceId, ['extending'], { status: 'error_extending', lastError: message });
+      // The reservation goes whatever the status became (an admin may have reset it).
+      const volume = await tx.getVolume(task.resourceId);
+      if (volume?.reservedBytes) await tx.updateVolume(volume.id, { reservedBytes: 0 });
     },
   },
   'volume.revert': {

@@ -21,7 +21,7 @@ export async function deleteVolume(ctx: EngineContext, id: string, options: Dele
     const volume = await mustGetVolume(tx, id);
     const ref = { type: 'volume', id };
     const decision = decideVolume(options.force ? 'forceDelete' : 'delete', id, volume.status, volume.migrationStatus);
-    const snapshots = (await tx.listSnapshots({ volumeId: id, limit: 1000 })).items;
+    const snapshots = await tx.snapshotsOf(id);
     if (!options.force) {
       const attachments = await tx.listAttachments(id);
       if (attachments.length) {
@@ -59,7 +59,7 @@ export async function unmanageVolume(ctx: EngineContext, id: string): Promise<Ac
 /** Removes a volume record with everything that hangs on it. */
 async function removeVolumeRecord(tx: StoreTx, id: string): Promise<void> {
   for (const a of await tx.listAttachments(id)) await tx.deleteAttachment(a.id);
-  for (const s of (await tx.listSnapshots({ volumeId: id, limit: 1000 })).items) await tx.deleteSnapshot(s.id);
+  for (const s of await tx.snapshotsOf(id)) await tx.deleteSnapshot(s.id);
   await tx.deleteVolume(id);
 }
 
@@ -75,7 +75,7 @@ export const deleteHandlers: HandlerRegistry = {
           await driver.unpublish(volumeRef(volume), a.node, a.id).catch((e: unknown) => void errorMessage(e));
         }
       }
-      for (const snap of (await store.listSnapshots({ volumeId: volume.id, limit: 1000 })).items) {
+      for (const snap of await store.snapshotsOf(volume.id)) {
         await driver.deleteSnapshot(snapshotRef(snap, volume));
       }
       await driver.deleteVolume(volumeRef(volume));
@@ -85,7 +85,7 @@ export const deleteHandlers: HandlerRegistry = {
     },
     async fail(tx, task, message) {
       await rollBackVolume(tx, task.resourceId, ['deleting'], { status: 'error_deleting', lastError: message });
-      for (const s of (await tx.listSnapshots({ volumeId: task.resourceId, limit: 1000 })).items) {
+      for (const s of await tx.snapshotsOf(task.resourceId)) {
         if (WORKING_SNAPSHOT_STATUSES.includes(s.status)) await tx.updateSnapshot(s.id, { status: 'error_deleting', lastError: message });
       }
     },

@@ -134,6 +134,8 @@ export interface StoreReader {
   liveTasksFor(resourceId: string): Promise<readonly Task[]>;
   /** Volumes made from this snapshot, volume or image, in these statuses (indexed). */
   volumesFromSource(sourceId: string, status: readonly VolumeStatus[]): Promise<readonly Volume[]>;
+  /** Attachments in attaching or detaching (work that should have a live task). */
+  listStrandedAttachments(): Promise<readonly Attachment[]>;
   /** Every snapshot of a volume (indexed; no page limit). */
   snapshotsOf(volumeId: string): Promise<readonly Snapshot[]>;
   /** The newest task on a resource that has not ended. */
@@ -175,7 +177,8 @@ export interface StoreTx extends StoreReader {
   updateSnapshot(id: string, patch: SnapshotPatch, expect?: SnapshotExpectation): Promise<Snapshot>;
   deleteSnapshot(id: string): Promise<void>;
   insertAttachment(attachment: NewAttachment): Promise<Attachment>;
-  updateAttachment(id: string, patch: AttachmentPatch): Promise<Attachment>;
+  /** With `expectStatus`, applies only if the attachment is still in one of those statuses (InvalidStateError otherwise). */
+  updateAttachment(id: string, patch: AttachmentPatch, expectStatus?: readonly Attachment['status'][]): Promise<Attachment>;
   deleteAttachment(id: string): Promise<void>;
   insertTask(task: NewTask): Promise<Task>;
   /** With `expectState`, applies only if the task is still in one of those states. */

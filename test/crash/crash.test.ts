@@ -178,6 +178,8 @@ describe('crash recovery (SIGKILL mid-task)', () => {
       expect(await fs.readdir(path.join(root, '.tmp'))).toEqual([]);
     }
     expect(await v.engine.reportOrphans()).toEqual([]);
+    // The same promises, as the engine's own invariant checker states them.
+    expect(await v.engine.checkInvariants()).toEqual([]);
     await kill(worker, 'SIGTERM');
   }, 180_000);
 });

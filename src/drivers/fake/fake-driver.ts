@@ -143,7 +143,8 @@ export class FakeDriver extends DriverBase {
 
   async deleteVolume(volume: VolumeRef): Promise<void> {
     await this.enter('deleteVolume');
-    if (volume.externalId) this.objects.delete(volume.externalId);
+    // Keyed by volumed's id, like every driver: a create cut short before its record learned the externalId is found too.
+    this.objects.delete(volume.externalId ?? `vol-${volume.id}`);
   }
 
   override async extendVolume(volume: VolumeRef, sizeBytes: number): Promise<{ sizeBytes: number }> {

@@ -39,6 +39,16 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class FileDriver extends DriverBase {
   readonly kind = 'file';
   readonly root: string;
@@ -49,12 +59,24 @@ export class FileDriver extends DriverBase {
     this.root = config.root;
   }
 
-  /** Creates the pool's folders; called once when the pool is opened. */
+  /** Creates the pool's folders; called once when the pool is opened (by any process). */
   async init(): Promise<void> {
     for (const dir of [VOLUMES_DIR, SNAPSHOTS_DIR, TMP_DIR]) await fs.mkdir(path.join(this.root, dir), { recursive: true });
-    // Leftovers from an interrupted call are never referenced by anything.
+  }
+
+  /**
+   * Removes work in progress that no live process owns (each name carries its
+   * maker's pid), and settles file-volume reverts a crash cut in two.
+   */
+  override async recover(): Promise<void> {
     for (const leftover of await fs.readdir(path.join(this.root, TMP_DIR))) {
+      const pid = Number(/-(\d+)-\d+$/.exec(leftover)?.[1] ?? NaN);
+      if (pid !== process.pid && processAlive(pid)) continue;
       await fs.rm(path.join(this.root, TMP_DIR, leftover), { recursive: true, force: true });
+    }
+    for (const entry of await fs.readdir(path.join(this.root, VOLUMES_DIR))) {
+      const m = /^(.+)\.(reverted|old)$/.exec(entry);
+      if (m?.[1]) await this.settleDirectorySwap(path.join(this.root, VOLUMES_DIR, m[1]));
     }
   }
 
@@ -100,8 +122,28 @@ export class FileDriver extends DriverBase {
 
   private async existing(ref: VolumeRef): Promise<string> {
     const abs = this.abs(ref.externalId ?? this.volumeRel(ref.id, ref.kind));
-    if (!(await exists(abs))) throw new NotFoundError('volume', ref.id);
+    if (!(await exists(abs))) {
+      if (ref.kind === 'file') await this.settleDirectorySwap(abs);
+      if (!(await exists(abs))) throw new NotFoundError('volume', ref.id);
+    }
     return abs;
+  }
+
+  /**
+   * A directory cannot be replaced in one rename, so a file volume is reverted
+   * in steps that can each be finished after a crash: the reverted copy is made
+   * complete as `<dir>.reverted`, then `<dir>` → `<dir>.old`, `<dir>.reverted`
+   * → `<dir>`, and `<dir>.old` is removed. This puts a cut swap right.
+   */
+  private async settleDirectorySwap(target: string): Promise<void> {
+    const fresh = `${target}.reverted`;
+    const old = `${target}.old`;
+    if (!(await exists(target))) {
+      if (await exists(fresh)) await fs.rename(fresh, target);
+      else if (await exists(old)) await fs.rename(old, target);
+    }
+    await fs.rm(fresh, { recursive: true, force: true });
+    await fs.rm(old, { recursive: true, force: true });
   }
 
   private tmpPath(name: string): string {
@@ -200,9 +242,11 @@ export class FileDriver extends DriverBase {
     const src = this.abs(snapshot.externalId ?? this.snapshotRel(volume.id, snapshot.id, volume.kind));
     if (!(await exists(src))) throw new NotFoundError('snapshot', snapshot.id);
     if (volume.kind === 'file') {
-      await this.buildInto(target + '.reverting', (tmp) => this.copyObject(src, tmp, 'file'));
-      await fs.rm(target, { recursive: true, force: true });
-      await fs.rename(target + '.reverting', target);
+      await this.settleDirectorySwap(target);
+      await this.buildInto(`${target}.reverted`, (tmp) => this.copyObject(src, tmp, 'file'));
+      await fs.rename(target, `${target}.old`);
+      await fs.rename(`${target}.reverted`, target);
+      await fs.rm(`${target}.old`, { recursive: true, force: true });
       return;
     }
     const { size } = await fs.stat(target);

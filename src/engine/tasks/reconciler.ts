@@ -4,11 +4,10 @@
 // status without a live task, and storage objects without a record are
 // reported as orphans (never deleted: they may be someone's data).
 
-import { WORKING_SNAPSHOT_STATUSES, WORKING_VOLUME_STATUSES } from '../../domain/states.js';
-import type { Task, VolumeStatus } from '../../domain/types.js';
+import { strandedOutcome, WORKING_SNAPSHOT_STATUSES, WORKING_VOLUME_STATUSES } from '../../domain/states.js';
+import type { Task } from '../../domain/types.js';
 import type { Store } from '../../store/store.js';
 import type { PoolRegistry } from '../pools.js';
-import { AWAITING_EXTEND_COMPLETION } from '../volume-actions.js';
 import type { TaskRunner } from './runner.js';
 
 export interface Orphan {
@@ -23,19 +22,6 @@ export interface RecoveryReport {
   readonly rolledBack: readonly string[];
 }
 
-const FAILURE_OF: Partial<Record<VolumeStatus, VolumeStatus>> = {
-  creating: 'error',
-  downloading: 'error',
-  managing: 'error_managing',
-  deleting: 'error_deleting',
-  extending: 'error_extending',
-  reverting: 'error',
-  uploading: 'error',
-  unmanaging: 'available',
-  attaching: 'available',
-  detaching: 'in-use',
-  retyping: 'available',
-};
 
 export class Reconciler {
   constructor(
@@ -77,8 +63,8 @@ export class Reconciler {
       const page = await this.store.listVolumes({ status: WORKING_VOLUME_STATUSES, limit: 500, ...(cursor ? { cursor } : {}) });
       for (const v of page.items) {
         if (await this.store.activeTaskFor(v.id)) continue;
-        if (v.status === 'extending' && v.adminMetadata[AWAITING_EXTEND_COMPLETION] !== undefined) continue;
-        const to = v.status === 'attaching' || v.status === 'retyping' ? (v.previousStatus ?? FAILURE_OF[v.status]) : FAILURE_OF[v.status];
+        if (v.status === 'extending' && v.extendAwaiting) continue;
+        const to = strandedOutcome(v.status, { previous: v.previousStatus, attachmentsLeft: (await this.store.listAttachments(v.id)).filter((a) => a.status === 'attached').length });
         if (!to) continue;
         await this.store.transact(async (tx) => {
           const current = await tx.getVolume(v.id);
@@ -89,6 +75,18 @@ export class Reconciler {
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
+    // Attachments half-made or half-removed with no task on their volume.
+    for (const a of await this.store.listStrandedAttachments()) {
+      if (await this.store.activeTaskFor(a.volumeId)) continue;
+      await this.store.transact(async (tx) => {
+        const current = await tx.getAttachment(a.id);
+        if (!current || (current.status !== 'attaching' && current.status !== 'detaching')) return;
+        // An attach never confirmed is dropped; a detach never finished leaves the attachment as it was.
+        if (current.status === 'attaching' && !current.connectionInfo) await tx.deleteAttachment(a.id);
+        else await tx.updateAttachment(a.id, { status: 'attached' }, [current.status]);
+      });
+      rolled.push(a.id);
+    }
     let snapCursor: string | undefined;
     do {
       const page = await this.store.listSnapshots({ status: WORKING_SNAPSHOT_STATUSES, limit: 500, ...(snapCursor ? { cursor: snapCursor } : {}) });

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackendError } from '../../domain/errors.js';
 import { MiB } from '../../domain/types.js';
 import { FakeDriver } from '../../drivers/fake/fake-driver.js';
-import { startTestVolumed, type TestVolumed } from '../testing.js';
+import { startTestVolumed, type TestVolumed } from '../../../test/support/testing.js';
 
 describe('task runner with a scripted driver', () => {
   let v: TestVolumed;

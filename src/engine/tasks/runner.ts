@@ -233,6 +233,13 @@ export class TaskRunner {
     await this.store.transact((tx) => tx.updateTask(id, patch, ['running'], true)).catch(() => undefined);
   }
 
+  /** Ends a task that has not started as failed, with its handler's rollback, in the caller's transaction. */
+  async cancel(tx: StoreTx, task: Task, message: string): Promise<void> {
+    const handler = this.handlers[task.operation];
+    if (handler) await handler.fail(tx, task, message);
+    await failTask(tx, task, message);
+  }
+
   /** Applies the handler's failure status and ends the task, in one transaction. */
   async finishWithError(task: Task, message: string): Promise<void> {
     const handler = this.handlers[task.operation];

@@ -223,6 +223,11 @@ export class SqlReader implements StoreReader {
     return rows.map((r) => JSON.parse(r.doc) as Volume);
   }
 
+  async listStrandedAttachments(): Promise<readonly Attachment[]> {
+    const rows = await this.db.selectFrom('attachments').select('doc').where('status', 'in', ['attaching', 'detaching']).execute();
+    return rows.map((r) => JSON.parse(r.doc) as Attachment);
+  }
+
   async snapshotsOf(volumeId: string): Promise<readonly Snapshot[]> {
     const rows = await this.db.selectFrom('snapshots').select('doc').where('volume_id', '=', volumeId).orderBy('created_at').orderBy('id').execute();
     return rows.map((r) => JSON.parse(r.doc) as Snapshot);

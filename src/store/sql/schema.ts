@@ -47,6 +47,8 @@ export interface SnapshotsTable {
 export interface AttachmentsTable {
   id: string;
   volume_id: string;
+  /** Indexed, so attachments stuck in attaching/detaching are found without a scan. */
+  status: string | null;
   created_at: number;
   doc: string;
 }
@@ -306,6 +308,12 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('task_locks_task').on('task_locks').columns(['task_id']).execute();
       await sql`insert into task_locks (task_id, lock_key) select id, lock_key from tasks where lock_key is not null and state in ('queued', 'running')`.execute(db);
+      await db.schema.alterTable('attachments').addColumn('status', 'varchar(32)').execute();
+      await db.schema.createIndex('attachments_status').on('attachments').columns(['status']).execute();
+      const attachments = await sql<{ id: string; doc: string }>`select id, doc from attachments`.execute(db);
+      for (const row of attachments.rows) {
+        await sql`update attachments set status = ${(JSON.parse(row.doc) as { status: string }).status} where id = ${row.id}`.execute(db);
+      }
       await db.schema.alterTable('volumes').addColumn('source_id', 'varchar(64)').execute();
       await db.schema.createIndex('volumes_source').on('volumes').columns(['source_id', 'status']).execute();
       const rows = await sql<{ id: string; doc: string }>`select id, doc from volumes`.execute(db);

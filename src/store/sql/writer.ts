@@ -91,9 +91,11 @@ export class SqlTx extends SqlReader implements StoreTx {
       .execute();
   }
 
-  private async countVolume(v: Pick<Volume, 'namespace' | 'poolId' | 'sizeBytes'>, sign: 1 | -1): Promise<void> {
-    await this.addUsage('namespace', v.namespace, { volumes: sign, bytes: sign * v.sizeBytes });
-    await this.addUsage('pool', v.poolId, { volumes: sign, bytes: sign * v.sizeBytes });
+  /** A volume counts its size plus what an accepted extend has reserved. */
+  private async countVolume(v: Pick<Volume, 'namespace' | 'poolId' | 'sizeBytes' | 'reservedBytes'>, sign: 1 | -1): Promise<void> {
+    const bytes = v.sizeBytes + (v.reservedBytes ?? 0);
+    await this.addUsage('namespace', v.namespace, { volumes: sign, bytes: sign * bytes });
+    await this.addUsage('pool', v.poolId, { volumes: sign, bytes: sign * bytes });
   }
 
   // ---- volumes ----
@@ -155,7 +157,7 @@ export class SqlTx extends SqlReader implements StoreTx {
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`volume ${id} was changed by another request; try again`, ref);
     if (patch.labels) await this.writeLabels(next);
-    if (next.sizeBytes !== current.sizeBytes || next.poolId !== current.poolId) {
+    if (next.sizeBytes !== current.sizeBytes || next.poolId !== current.poolId || (next.reservedBytes ?? 0) !== (current.reservedBytes ?? 0)) {
       await this.countVolume(current, -1);
       await this.countVolume(next, 1);
     }
@@ -230,16 +232,20 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   async insertAttachment(input: NewAttachment): Promise<Attachment> {
     const a: Attachment = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await this.db.insertInto('attachments').values({ id: a.id, volume_id: a.volumeId, created_at: ms(a.createdAt), doc: JSON.stringify(a) }).execute();
+    await this.db.insertInto('attachments').values({ id: a.id, volume_id: a.volumeId, status: a.status, created_at: ms(a.createdAt), doc: JSON.stringify(a) }).execute();
     await this.emit('attachment', 'created', a.id, a.namespace, a as unknown as Record<string, unknown>);
     return a;
   }
 
-  async updateAttachment(id: string, patch: AttachmentPatch): Promise<Attachment> {
+  async updateAttachment(id: string, patch: AttachmentPatch, expectStatus?: readonly Attachment['status'][]): Promise<Attachment> {
     const current = await this.getAttachment(id);
     if (!current) throw new NotFoundError('attachment', id);
+    if (expectStatus && !expectStatus.includes(current.status)) {
+      throw new InvalidStateError({ type: 'attachment', id }, 'update', current.status, `expected ${expectStatus.join(' or ')}`);
+    }
     const next: Attachment = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
-    await this.db.updateTable('attachments').set({ doc: JSON.stringify(next) }).where('id', '=', id).execute();
+    const res = await this.db.updateTable('attachments').set({ status: next.status, doc: JSON.stringify(next) }).where('id', '=', id).where('status', '=', current.status).executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`attachment ${id} was changed by another request; try again`, { type: 'attachment', id });
     await this.emit('attachment', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
     return next;
   }

@@ -3,8 +3,8 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openVolumed, type OpenOptions, type Volumed } from '../app/open.js';
-import type { Task } from '../domain/types.js';
+import { openVolumed, type OpenOptions, type Volumed } from '../../src/app/open.js';
+import type { Task } from '../../src/domain/types.js';
 
 export interface TestVolumed extends Volumed {
   /** Waits for a task to end and returns it; fails the test if it does not end in time. */
