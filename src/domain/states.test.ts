@@ -5,7 +5,7 @@ import { SNAPSHOT_STATUSES, VOLUME_STATUSES, type SnapshotStatus, type VolumeSta
 
 const ERRORS: VolumeStatus[] = ['error', 'error_managing', 'error_extending', 'error_deleting'];
 
-// DESIGN.md §2, written out independently of the table under test.
+// docs/architecture.md §2, written out independently of the table under test.
 const EXPECTED: Record<VolumeAction, { from: VolumeStatus[] | 'new' | 'any'; working: VolumeStatus | null }> = {
   create: { from: 'new', working: 'creating' },
   createFromSnapshot: { from: 'new', working: 'creating' },

@@ -1,4 +1,4 @@
-// The one transition table of DESIGN.md §2. Every surface reaches the store
+// The one transition table of docs/architecture.md §2. Every surface reaches the store
 // through the engine, and the engine asks this table before any status change;
 // the store's compare-and-set then makes the decision race-free.
 
@@ -169,7 +169,7 @@ export function actionLabel(action: VolumeAction): string {
   return action.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
 }
 
-/** Statuses with work under way: each must have a live task (DESIGN.md §2). */
+/** Statuses with work under way: each must have a live task (docs/architecture.md §2-3). */
 export const WORKING_VOLUME_STATUSES: readonly VolumeStatus[] = [
   'creating',
   'downloading',

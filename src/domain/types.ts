@@ -1,4 +1,4 @@
-// Plain value types of volumed's domain (DESIGN.md §2). Records are immutable
+// Plain value types of volumed's domain (docs/architecture.md §2-3). Records are immutable
 // values: every change goes through the store as a new value.
 
 export type VolumeKind = 'block' | 'file';
@@ -80,7 +80,7 @@ export interface Pool {
   readonly topology: Labels;
 }
 
-/** What a driver can do; the engine refuses anything not listed (DESIGN.md §3). */
+/** What a driver can do; the engine refuses anything not listed (docs/architecture.md §7). */
 export interface DriverCapabilitySet {
   readonly kinds: readonly VolumeKind[];
   readonly snapshot: boolean;

@@ -1,4 +1,4 @@
-// The driver interface (DESIGN.md §3): the CSI controller service plus
+// The driver interface (docs/architecture.md §7): the CSI controller service plus
 // Cinder's manage interface. Drivers hold no state the store does not know, and
 // every call is idempotent, keyed by volumed's own ids, so that a task resumed
 // after a crash may repeat it safely.

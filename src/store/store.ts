@@ -1,4 +1,4 @@
-// The Store interface (DESIGN.md §4): durable state behind one interface with
+// The Store interface (docs/architecture.md §4): durable state behind one interface with
 // an SQLite and (later) a PostgreSQL implementation, both held to
 // store.conformance.ts. Every write happens inside `transact`, gets the
 // transaction's index, and appends events with it.
