@@ -3,17 +3,10 @@
 // waiter wakes only for what it asked about: the work per commit grows with
 // the changes and their interested waiters, not with everyone waiting.
 
-import type { EventTopic } from '../domain/types.js';
+import type { EventTopic, VolumedEvent } from '../domain/types.js';
 
-/** One change a committed transaction made (the same as its event). */
-export interface CommittedChange {
-  readonly index: number;
-  readonly topic: EventTopic;
-  readonly type: string;
-  readonly key: string;
-  readonly namespace: string | null;
-  readonly payload: Readonly<Record<string, unknown>>;
-}
+/** One change a committed transaction made: its event, as watchers get it. */
+export type CommittedChange = Omit<VolumedEvent, 'createdAt'>;
 
 /** What a watcher wants: changes to these keys or in these topics; neither means every change. */
 export interface ChangeFilter {

@@ -188,10 +188,7 @@ export abstract class SqlStore extends SqlReader implements Store {
     for (const i of this.localIndexes) if (i > from && i <= latest) local++;
     if (latest - from > local) {
       const events = await this.listEvents(from, 10_000);
-      const foreign = events
-        .filter((e) => !this.localIndexes.has(e.index))
-        .map((e): CommittedChange => ({ index: e.index, topic: e.topic, type: e.type, key: e.key, namespace: e.namespace, payload: e.payload }));
-      this.hub.publish(foreign);
+      this.hub.publish(events.filter((e) => !this.localIndexes.has(e.index)));
     }
     for (const i of this.localIndexes) if (i <= latest) this.localIndexes.delete(i);
     this.polledIndex = latest;
