@@ -4,6 +4,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { pino } from 'pino';
 import { openVolumed, type Volumed } from '../app/open.js';
+import { NotFoundError } from '../domain/errors.js';
 import { buildServer } from '../api/server.js';
 import { ConfigError, isLoopback, loadConfig, type ConfigOverrides, type ServerConfig } from '../config/config.js';
 
@@ -30,7 +31,10 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
 
 async function syncTypes(volumed: Volumed, config: ServerConfig): Promise<void> {
   for (const t of config.types) {
-    const existing = await volumed.store.getType(t.name);
+    const existing = await volumed.engine.getType(t.name).catch((e: unknown) => {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    });
     const fields = { description: t.description ?? '', extraSpecs: t.extraSpecs ?? {} };
     if (existing) await volumed.engine.updateType(existing.id, fields);
     else await volumed.engine.createType({ name: t.name, ...fields });

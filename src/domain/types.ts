@@ -111,6 +111,12 @@ export type VolumeSource =
   | { readonly volumeId: string }
   | { readonly imageId: string };
 
+/** The id of the snapshot, volume or image a volume was made from. */
+export function sourceIdOf(source: VolumeSource | null | undefined): string | null {
+  if (!source) return null;
+  return 'snapshotId' in source ? source.snapshotId : 'volumeId' in source ? source.volumeId : source.imageId;
+}
+
 export interface ClusterEntityMetadata {
   readonly entityType: 'PERSISTENT_VOLUME' | 'PERSISTENT_VOLUME_CLAIM' | 'POD';
   readonly entityName: string;

@@ -29,7 +29,7 @@ export async function attachVolume(ctx: EngineContext, volumeId: string, input: 
   if (typeof input.node !== 'string' || input.node.length === 0 || input.node.length > 255) throw new InvalidInputError('must be a non-empty string', 'node');
   const mode = input.mode ?? 'rw';
   if (mode !== 'rw' && mode !== 'ro') throw new InvalidInputError('must be rw or ro', 'mode');
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
     const decision = decideVolume('attach', volumeId, volume.status, volume.migrationStatus);
     ctx.pools.require(volume.poolId, 'publish', 'attaching volumes');
@@ -59,11 +59,10 @@ export async function attachVolume(ctx: EngineContext, volumeId: string, input: 
     const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.attach', { attachmentId: attachment.id });
     return { resource: updated, attachment, task };
   });
-  return result;
 }
 
 export async function detachVolume(ctx: EngineContext, volumeId: string, attachmentId: string, options: { force?: boolean } = {}): Promise<AttachAccepted> {
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
     const attachment = await tx.getAttachment(attachmentId);
     if (!attachment || attachment.volumeId !== volumeId) throw new NotFoundError('attachment', attachmentId);
@@ -79,7 +78,6 @@ export async function detachVolume(ctx: EngineContext, volumeId: string, attachm
     const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.detach', { attachmentId, force: options.force ?? false });
     return { resource: updated, attachment: detaching, task };
   });
-  return result;
 }
 
 /**
@@ -109,8 +107,7 @@ export const attachmentHandlers: HandlerRegistry = {
       const attachmentId = String(task.params.attachmentId);
       const attachment = await store.getAttachment(attachmentId);
       if (!attachment) throw new NotFoundError('attachment', attachmentId);
-      const driver = pools.driver(volume.poolId);
-      const connectionInfo = await driver.publish({
+      const connectionInfo = await pools.driver(volume.poolId).publish({
         volume: volumeRef(volume),
         node: attachment.node,
         readonly: attachment.mode === 'ro' || volume.readonly,

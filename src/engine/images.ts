@@ -24,7 +24,7 @@ export interface UploadAccepted extends Accepted<Volume> {
 
 export async function uploadVolumeToImage(ctx: EngineContext, volumeId: string, input: { imageName: string }): Promise<UploadAccepted> {
   const name = checkName(input.imageName, 'imageName');
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
     const decision = decideVolume('uploadImage', volumeId, volume.status, volume.migrationStatus);
     requireBlock(volume, 'upload to image');
@@ -44,11 +44,10 @@ export async function uploadVolumeToImage(ctx: EngineContext, volumeId: string, 
     const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.upload-image', { imageId: image.id });
     return { resource: updated, image, task };
   });
-  return result;
 }
 
 export async function reimageVolume(ctx: EngineContext, volumeId: string, imageId: string): Promise<Accepted<Volume>> {
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
     const decision = decideVolume('reimage', volumeId, volume.status, volume.migrationStatus);
     requireBlock(volume, 'reimage');
@@ -61,7 +60,6 @@ export async function reimageVolume(ctx: EngineContext, volumeId: string, imageI
     const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.reimage', { imageId });
     return { resource: updated, task };
   });
-  return result;
 }
 
 /** Registers an image and stores its raw bytes; the image is active when the bytes are whole. */

@@ -47,7 +47,7 @@ export async function checkInvariants(store: Store, pools: PoolRegistry): Promis
     } while (token);
     stored.set(poolId, ids);
   }
-  const known = new Map<string, Set<string>>();
+  const known = new Map<string, Set<string>>(pools.ids().map((id) => [id, new Set<string>()]));
   for (const v of volumes) {
     const u = count(v.namespace);
     u.volumes++;
@@ -62,7 +62,7 @@ export async function checkInvariants(store: Store, pools: PoolRegistry): Promis
     }
     const objects = stored.get(v.poolId);
     if (v.externalId) {
-      (known.get(v.poolId) ?? known.set(v.poolId, new Set()).get(v.poolId))?.add(v.externalId);
+      known.get(v.poolId)?.add(v.externalId);
       if (objects && !objects.has(v.externalId) && !live && v.status !== 'error' && v.status !== 'error_deleting') {
         violations.push({ rule: 'record without storage', id: v.id, detail: `${v.externalId} is missing from pool ${v.poolId}` });
       }

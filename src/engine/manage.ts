@@ -42,7 +42,7 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
   const sizeBytes = input.roundToGiB ? Math.max(1, roundUpToGiB(found.sizeBytes)) * GiB : Math.max(found.sizeBytes, 1);
   const name = checkName(input.name ?? found.externalId);
   const decision = decideVolume('manage', id, null);
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const managed = (await tx.findVolumesByExternalId(pool.id, [found.externalId])).get(found.externalId);
     if (managed) throw new ConflictError(`${found.externalId} in pool ${pool.id} is already managed as volume ${managed}`, { type: 'volume', id: managed });
     await checkQuota(tx, namespace, { volumes: 1, bytes: sizeBytes }, ctx.quotaDefaults);
@@ -55,7 +55,6 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
     const task = await enqueue(ctx, tx, { operation: 'volume.manage', namespace, lockKeys: [id], resourceType: 'volume', resourceId: id, params: { reference: input.reference } });
     return { resource: volume, task };
   });
-  return result;
 }
 
 function toManageable(c: ManageableCandidate, managedId: string | undefined): ManageableObject {

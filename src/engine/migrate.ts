@@ -41,7 +41,7 @@ function checkMovable(ctx: EngineContext, volume: Volume, target: string, snapsh
 export async function migrateVolume(ctx: EngineContext, id: string, input: MigrateInput = {}): Promise<Accepted<Volume>> {
   const volume = await mustGetVolume(ctx.store, id);
   const target = await pickTarget(ctx, volume, input.pool, volume.typeId);
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const current = await mustGetVolume(tx, id);
     decideVolume('migrate', id, current.status, current.migrationStatus);
     checkMovable(ctx, current, target, await tx.countSnapshots(id));
@@ -49,7 +49,6 @@ export async function migrateVolume(ctx: EngineContext, id: string, input: Migra
     const task = await enqueueVolumeTask(ctx, tx, current, 'volume.migrate', { targetPool: target });
     return { resource: updated, task };
   });
-  return result;
 }
 
 export interface RetypeInput {
@@ -68,7 +67,7 @@ export async function retypeVolume(ctx: EngineContext, id: string, input: Retype
     throw new InvalidInputError(`pool ${volume.poolId} does not satisfy type ${type.name}; retype with migrationPolicy on-demand to move the volume`, 'migrationPolicy');
   }
   const target = needsMove ? await pickTarget(ctx, volume, undefined, type.id) : null;
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const current = await mustGetVolume(tx, id);
     const decision = decideVolume('retype', id, current.status, current.migrationStatus);
     if (target) checkMovable(ctx, current, target, await tx.countSnapshots(id));
@@ -76,7 +75,6 @@ export async function retypeVolume(ctx: EngineContext, id: string, input: Retype
     const task = await enqueueVolumeTask(ctx, tx, current, 'volume.retype', { typeId: type.id, targetPool: target });
     return { resource: updated, task };
   });
-  return result;
 }
 
 async function sha256Of(stream: Readable): Promise<string> {

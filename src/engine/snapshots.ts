@@ -47,7 +47,7 @@ function newSnapshotRecord(volumeId: string, namespace: string, fields: { name: 
 export async function createSnapshot(ctx: EngineContext, volumeId: string, input: CreateSnapshotInput): Promise<Accepted<Snapshot>> {
   const name = checkName(input.name);
   const labels = checkLabels(input.labels);
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
     const allowed = input.force ? ['available', 'in-use'] : ['available'];
     if (!allowed.includes(volume.status) || volume.migrationStatus === 'migrating' || volume.migrationStatus === 'starting') {
@@ -61,11 +61,10 @@ export async function createSnapshot(ctx: EngineContext, volumeId: string, input
     const task = await enqueue(ctx, tx, { operation: 'snapshot.create', namespace: volume.namespace, lockKeys: [volumeId], resourceType: 'snapshot', resourceId: snapshot.id });
     return { resource: snapshot, task };
   });
-  return result;
 }
 
 async function startSnapshotAction(ctx: EngineContext, id: string, action: 'delete' | 'forceDelete' | 'unmanage', operation: string): Promise<Accepted<Snapshot>> {
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const snap = await mustGetSnapshot(tx, id);
     const t = decideSnapshot(action, id, snap.status);
     const dependents = await tx.volumesFromSource(id, ['creating']);
@@ -74,7 +73,6 @@ async function startSnapshotAction(ctx: EngineContext, id: string, action: 'dele
     const task = await enqueue(ctx, tx, { operation, namespace: snap.namespace, lockKeys: [snap.volumeId], resourceType: 'snapshot', resourceId: id });
     return { resource: updated, task };
   });
-  return result;
 }
 
 export function deleteSnapshot(ctx: EngineContext, id: string, options: { force?: boolean } = {}): Promise<Accepted<Snapshot>> {
@@ -103,7 +101,7 @@ export async function manageSnapshot(ctx: EngineContext, input: ManageSnapshotIn
   const driver = ctx.pools.require(volume.poolId, 'manage', 'manage existing snapshots');
   // The driver checks the reference before anything is written.
   const found = await driver.manageExistingSnapshot('check', input.reference);
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     await assertSnapshotNotManaged(tx, found.externalId);
     await checkQuota(tx, volume.namespace, { snapshots: 1 }, ctx.quotaDefaults);
     const t = decideSnapshot('manage', 'new', null);
@@ -112,7 +110,6 @@ export async function manageSnapshot(ctx: EngineContext, input: ManageSnapshotIn
     const task = await enqueue(ctx, tx, { operation: 'snapshot.manage', namespace: volume.namespace, lockKeys: [volume.id], resourceType: 'snapshot', resourceId: snapshot.id, params: { reference: input.reference } });
     return { resource: snapshot, task };
   });
-  return result;
 }
 
 async function assertSnapshotNotManaged(tx: StoreTx, externalId: string): Promise<void> {

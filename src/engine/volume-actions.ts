@@ -18,7 +18,7 @@ export interface ExtendOptions {
 
 export async function extendVolume(ctx: EngineContext, id: string, newSizeBytes: number, options: ExtendOptions = {}): Promise<Accepted<Volume>> {
   const sizeBytes = checkSize(newSizeBytes, 'newSizeBytes');
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, id);
     const online = volume.status === 'in-use';
     const decision = decideVolume(online ? 'extendOnline' : 'extend', id, volume.status, volume.migrationStatus);
@@ -35,7 +35,6 @@ export async function extendVolume(ctx: EngineContext, id: string, newSizeBytes:
     const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.extend', { sizeBytes, awaitCompletion: online && options.awaitCompletion === true });
     return { resource: updated, task };
   });
-  return result;
 }
 
 /** The node's answer to an online extend (admin): success → in-use, else error_extending. */
@@ -57,7 +56,7 @@ export async function completeExtend(ctx: EngineContext, id: string, succeeded: 
 }
 
 export async function revertVolume(ctx: EngineContext, id: string, snapshotId: string): Promise<Accepted<Volume>> {
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, id);
     const decision = decideVolume('revert', id, volume.status, volume.migrationStatus);
     const snap = await tx.getSnapshot(snapshotId);
@@ -68,7 +67,6 @@ export async function revertVolume(ctx: EngineContext, id: string, snapshotId: s
     const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.revert', { snapshotId });
     return { resource: updated, task };
   });
-  return result;
 }
 
 export interface VolumeFieldsUpdate {

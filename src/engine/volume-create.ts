@@ -105,7 +105,7 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
   if (sizeBytes < placement.minSize) throw new InvalidInputError(`must be at least the source's size, ${placement.minSize} bytes`, 'sizeBytes');
   const id = randomUUID();
   const decision = decideVolume(placement.action, id, null);
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     await checkQuota(tx, namespace, { volumes: 1, bytes: sizeBytes }, ctx.quotaDefaults);
     const volume = await tx.insertVolume(
       newVolumeRecord(
@@ -135,7 +135,6 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
     const task = await enqueue(ctx, tx, { operation: 'volume.create', namespace, lockKeys: sourceVolume ? [id, sourceVolume] : [id], resourceType: 'volume', resourceId: id, params: { source: placement.driverSource ?? null } });
     return { resource: volume, task };
   });
-  return result;
 }
 
 export const createHandlers: HandlerRegistry = {

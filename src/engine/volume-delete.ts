@@ -17,7 +17,7 @@ export interface DeleteOptions {
 }
 
 export async function deleteVolume(ctx: EngineContext, id: string, options: DeleteOptions = {}): Promise<Accepted<Volume>> {
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, id);
     const ref = { type: 'volume', id };
     const decision = decideVolume(options.force ? 'forceDelete' : 'delete', id, volume.status, volume.migrationStatus);
@@ -39,11 +39,10 @@ export async function deleteVolume(ctx: EngineContext, id: string, options: Dele
     const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.delete', { force: options.force ?? false });
     return { resource: updated, task };
   });
-  return result;
 }
 
 export async function unmanageVolume(ctx: EngineContext, id: string): Promise<Accepted<Volume>> {
-  const result = await ctx.store.transact(async (tx) => {
+  return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, id);
     const decision = decideVolume('unmanage', id, volume.status, volume.migrationStatus);
     const snapshots = await tx.countSnapshots(id);
@@ -53,7 +52,6 @@ export async function unmanageVolume(ctx: EngineContext, id: string): Promise<Ac
     const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.unmanage');
     return { resource: updated, task };
   });
-  return result;
 }
 
 /** Removes a volume record with everything that hangs on it. */

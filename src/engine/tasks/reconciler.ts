@@ -22,7 +22,6 @@ export interface RecoveryReport {
   readonly rolledBack: readonly string[];
 }
 
-
 export class Reconciler {
   constructor(
     private readonly store: Store,

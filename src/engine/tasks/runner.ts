@@ -136,10 +136,10 @@ export class TaskRunner {
   private async pump(): Promise<void> {
     while (!this.stopped && this.running.size + this.promised < this.concurrency) {
       const free = this.concurrency - this.running.size - this.promised;
-      const candidates = await this.store.listClaimableTasks(new Date().toISOString(), free * 2);
+      const candidates = await this.store.listClaimableTasks(new Date().toISOString(), free);
       if (!candidates.length) return;
       // One transaction claims them all (each still checked against its lock).
-      const claimed = await this.claimAll(candidates.slice(0, free));
+      const claimed = await this.claimAll(candidates);
       for (const task of claimed) this.launch(task);
       if (claimed.length === 0) return;
     }

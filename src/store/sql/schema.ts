@@ -3,6 +3,7 @@
 // Times are epoch milliseconds so keyset pagination compares numbers.
 
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sourceIdOf, type Volume } from '../../domain/types.js';
 
 export interface VolumesTable {
   id: string;
@@ -318,8 +319,7 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('volumes_source').on('volumes').columns(['source_id', 'status']).execute();
       const rows = await sql<{ id: string; doc: string }>`select id, doc from volumes`.execute(db);
       for (const row of rows.rows) {
-        const source = (JSON.parse(row.doc) as { source?: Record<string, string> | null }).source;
-        const sourceId = source ? (source.snapshotId ?? source.volumeId ?? source.imageId ?? null) : null;
+        const sourceId = sourceIdOf((JSON.parse(row.doc) as Pick<Volume, 'source'>).source);
         if (sourceId) await sql`update volumes set source_id = ${sourceId} where id = ${row.id}`.execute(db);
       }
     },

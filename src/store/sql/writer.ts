@@ -35,6 +35,7 @@ import type {
   VolumePatch,
 } from '../store.js';
 import type { CommittedChange } from '../changes.js';
+import { changedColumns, snapshotRow, taskRow, volumeRow } from './rows.js';
 import { ms, SqlReader } from './reader.js';
 import type { Database } from './schema.js';
 
@@ -100,26 +101,6 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   // ---- volumes ----
 
-  private volumeColumns(v: Volume): Omit<Database['volumes'], 'secrets'> {
-    return {
-      id: v.id,
-      name: v.name,
-      namespace: v.namespace,
-      size_bytes: v.sizeBytes,
-      status: v.status,
-      pool_id: v.poolId,
-      type_id: v.typeId,
-      external_id: v.externalId,
-      migration_status: v.migrationStatus,
-      source_id: v.source ? ('snapshotId' in v.source ? v.source.snapshotId : 'volumeId' in v.source ? v.source.volumeId : v.source.imageId) : null,
-      create_index: v.createIndex,
-      modify_index: v.modifyIndex,
-      created_at: ms(v.createdAt),
-      updated_at: ms(v.updatedAt),
-      doc: JSON.stringify(v),
-    };
-  }
-
   private async writeLabels(v: Volume, replace = true): Promise<void> {
     if (replace) await this.db.deleteFrom('volume_labels').where('volume_id', '=', v.id).execute();
     const rows = Object.entries(v.labels).map(([key, value]) => ({ volume_id: v.id, key, value }));
@@ -128,7 +109,7 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   async insertVolume(input: NewVolume): Promise<Volume> {
     const v: Volume = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await this.db.insertInto('volumes').values(this.volumeColumns(v)).execute();
+    await this.db.insertInto('volumes').values(volumeRow(v)).execute();
     await this.writeLabels(v, false);
     await this.countVolume(v, 1);
     await this.emit('volume', 'created', v.id, v.namespace, v as unknown as Record<string, unknown>);
@@ -151,7 +132,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     const next: Volume = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
     const res = await this.db
       .updateTable('volumes')
-      .set(changedColumns(this.volumeColumns(current), this.volumeColumns(next)))
+      .set(changedColumns(volumeRow(current), volumeRow(next)))
       .where('id', '=', id)
       .where('modify_index', '=', current.modifyIndex)
       .executeTakeFirst();
@@ -176,23 +157,9 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   // ---- snapshots ----
 
-  private snapshotColumns(s: Snapshot): Omit<Database['snapshots'], 'secrets'> {
-    return {
-      id: s.id,
-      volume_id: s.volumeId,
-      external_id: s.externalId,
-      namespace: s.namespace,
-      status: s.status,
-      create_index: s.createIndex,
-      modify_index: s.modifyIndex,
-      created_at: ms(s.createdAt),
-      doc: JSON.stringify(s),
-    };
-  }
-
   async insertSnapshot(input: NewSnapshot): Promise<Snapshot> {
     const s: Snapshot = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await this.db.insertInto('snapshots').values(this.snapshotColumns(s)).execute();
+    await this.db.insertInto('snapshots').values(snapshotRow(s)).execute();
     await this.addUsage('namespace', s.namespace, { snapshots: 1 });
     await this.emit('snapshot', 'created', s.id, s.namespace, s as unknown as Record<string, unknown>);
     return s;
@@ -211,7 +178,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     const next: Snapshot = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
     const res = await this.db
       .updateTable('snapshots')
-      .set(this.snapshotColumns(next))
+      .set(changedColumns(snapshotRow(current), snapshotRow(next)))
       .where('id', '=', id)
       .where('modify_index', '=', current.modifyIndex)
       .executeTakeFirst();
@@ -259,23 +226,9 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   // ---- tasks ----
 
-  private taskColumns(t: Task, createIndex: number): Database['tasks'] {
-    return {
-      id: t.id,
-      namespace: t.namespace,
-      state: t.state,
-      lock_key: t.lockKeys[0] ?? null,
-      resource_id: t.resourceId,
-      create_index: createIndex,
-      not_before: ms(t.notBefore),
-      created_at: ms(t.createdAt),
-      doc: JSON.stringify(t),
-    };
-  }
-
   async insertTask(input: NewTask): Promise<Task> {
     const t: Task = { ...input, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await this.db.insertInto('tasks').values(this.taskColumns(t, this.index)).execute();
+    await this.db.insertInto('tasks').values(taskRow(t, this.index)).execute();
     const keys = [...new Set(t.lockKeys)];
     if (keys.length) await this.db.insertInto('task_locks').values(keys.map((lock_key) => ({ task_id: t.id, lock_key }))).execute();
     await this.emit('task', 'created', t.id, t.namespace, t as unknown as Record<string, unknown>);
@@ -289,7 +242,7 @@ export class SqlTx extends SqlReader implements StoreTx {
       throw new InvalidStateError({ type: 'task', id }, 'update', current.state, `expected ${expectState.join(' or ')}`);
     }
     const next: Task = { ...current, ...patch, updatedAt: this.nowIso };
-    const columns = changedColumns(this.taskColumns(current, 0), this.taskColumns(next, 0));
+    const columns = changedColumns(taskRow(current, 0), taskRow(next, 0));
     const res = await this.db.updateTable('tasks').set(columns).where('id', '=', id).where('state', '=', current.state).executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`task ${id} was changed by another runner`, { type: 'task', id });
     // An ended task holds no lock.
@@ -413,15 +366,4 @@ export class SqlTx extends SqlReader implements StoreTx {
     await this.emit('quota', 'updated', quota.namespace, quota.namespace, quota as unknown as Record<string, unknown>);
     return quota;
   }
-}
-
-/**
- * The columns whose values differ (always at least `doc`): an UPDATE that
- * names an indexed column rewrites that index's entry, so naming only what
- * changed keeps a status change from touching every index of the table.
- */
-function changedColumns<T extends { doc: string }>(before: T, after: T): Partial<T> & { doc: string } {
-  const out: Partial<T> = {};
-  for (const key of Object.keys(after) as (keyof T)[]) if (after[key] !== before[key]) out[key] = after[key];
-  return { ...out, doc: after.doc };
 }

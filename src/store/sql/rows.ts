@@ -1,0 +1,65 @@
+// A record and its table row: the JSON document is the whole value; the
+// columns beside it are what filters, sorts and indexes need.
+
+import { sourceIdOf, type Snapshot, type Task, type Volume } from '../../domain/types.js';
+import { ms } from './reader.js';
+import type { Database } from './schema.js';
+
+export function volumeRow(v: Volume): Omit<Database['volumes'], 'secrets'> {
+  return {
+    id: v.id,
+    name: v.name,
+    namespace: v.namespace,
+    size_bytes: v.sizeBytes,
+    status: v.status,
+    pool_id: v.poolId,
+    type_id: v.typeId,
+    external_id: v.externalId,
+    migration_status: v.migrationStatus,
+    source_id: sourceIdOf(v.source),
+    create_index: v.createIndex,
+    modify_index: v.modifyIndex,
+    created_at: ms(v.createdAt),
+    updated_at: ms(v.updatedAt),
+    doc: JSON.stringify(v),
+  };
+}
+
+export function snapshotRow(s: Snapshot): Omit<Database['snapshots'], 'secrets'> {
+  return {
+    id: s.id,
+    volume_id: s.volumeId,
+    external_id: s.externalId,
+    namespace: s.namespace,
+    status: s.status,
+    create_index: s.createIndex,
+    modify_index: s.modifyIndex,
+    created_at: ms(s.createdAt),
+    doc: JSON.stringify(s),
+  };
+}
+
+export function taskRow(t: Task, createIndex: number): Database['tasks'] {
+  return {
+    id: t.id,
+    namespace: t.namespace,
+    state: t.state,
+    lock_key: t.lockKeys[0] ?? null,
+    resource_id: t.resourceId,
+    create_index: createIndex,
+    not_before: ms(t.notBefore),
+    created_at: ms(t.createdAt),
+    doc: JSON.stringify(t),
+  };
+}
+
+/**
+ * The columns whose values differ (always at least `doc`): an UPDATE that
+ * names an indexed column rewrites that index's entry, so naming only what
+ * changed keeps a status change from touching every index of the table.
+ */
+export function changedColumns<T extends { doc: string }>(before: T, after: T): Partial<T> & { doc: string } {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(after) as (keyof T)[]) if (after[key] !== before[key]) out[key] = after[key];
+  return { ...out, doc: after.doc };
+}
