@@ -40,10 +40,11 @@ declare module 'fastify' {
 }
 
 /** `?force` turns an action into an admin action. */
+/** `need`, or admin when the request asks for force and the state table reserves the forced action to admins. */
 export const forceIsAdmin =
-  (need: Capability) =>
+  (need: Capability, forcedNeedsAdmin: boolean) =>
   (req: FastifyRequest): Capability =>
-    (req.query as { force?: boolean } | undefined)?.force ? 'admin' : need;
+    (req.query as { force?: boolean } | undefined)?.force && forcedNeedsAdmin ? 'admin' : need;
 
 /** Tokens arrive in the header each surface's clients use. */
 export function tokenOf(req: Pick<FastifyRequest, 'headers'>): string | undefined {

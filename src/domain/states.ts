@@ -165,6 +165,11 @@ export function strandedOutcome(status: VolumeStatus, ctx: { previous: VolumeSta
   return to === 'removed' ? undefined : to;
 }
 
+/** Whether the table reserves an action to admins (every surface's access rules ask here). */
+export function needsAdmin(action: VolumeAction): boolean {
+  return VOLUME_TRANSITIONS[action].admin;
+}
+
 export function actionLabel(action: VolumeAction): string {
   return action.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
 }
@@ -193,15 +198,16 @@ export interface SnapshotTransition {
   readonly working: SnapshotStatus | null;
   readonly success: SnapshotStatus | 'removed' | 'requested';
   readonly failure: SnapshotStatus;
+  readonly admin: boolean;
 }
 
 export const SNAPSHOT_TRANSITIONS: Readonly<Record<SnapshotAction, SnapshotTransition>> = {
-  create: { from: 'new', working: 'creating', success: 'available', failure: 'error' },
-  manage: { from: 'new', working: 'managing', success: 'available', failure: 'error_managing' },
-  delete: { from: ['available', 'error', 'error_managing', 'error_deleting'], working: 'deleting', success: 'removed', failure: 'error_deleting' },
-  unmanage: { from: ['available'], working: 'unmanaging', success: 'removed', failure: 'available' },
-  forceDelete: { from: 'any', working: 'deleting', success: 'removed', failure: 'error_deleting' },
-  resetStatus: { from: 'any', working: null, success: 'requested', failure: 'error' },
+  create: { from: 'new', working: 'creating', success: 'available', failure: 'error', admin: false },
+  manage: { from: 'new', working: 'managing', success: 'available', failure: 'error_managing', admin: true },
+  delete: { from: ['available', 'error', 'error_managing', 'error_deleting'], working: 'deleting', success: 'removed', failure: 'error_deleting', admin: false },
+  unmanage: { from: ['available'], working: 'unmanaging', success: 'removed', failure: 'available', admin: true },
+  forceDelete: { from: 'any', working: 'deleting', success: 'removed', failure: 'error_deleting', admin: true },
+  resetStatus: { from: 'any', working: null, success: 'requested', failure: 'error', admin: true },
 };
 
 export const WORKING_SNAPSHOT_STATUSES: readonly SnapshotStatus[] = ['creating', 'managing', 'unmanaging', 'deleting'];

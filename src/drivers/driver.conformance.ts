@@ -124,9 +124,11 @@ export function describeDriver(name: string, make: () => Promise<DriverFixture>)
 
     it('deletes idempotently', async () => {
       const ref = await newVolume();
+      expect(await d.volumeExists(ref)).toBe(true);
       await d.deleteVolume(ref);
       await d.deleteVolume(ref);
       expect((await d.listVolumes()).items.map((i) => i.externalId)).not.toContain(ref.externalId);
+      expect(await d.volumeExists(ref)).toBe(false);
     });
 
     it('pages through its volumes', async () => {

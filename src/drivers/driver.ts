@@ -96,6 +96,8 @@ export interface Driver {
   deleteSnapshot(snapshot: SnapshotRef): Promise<void>;
   revertToSnapshot(volume: VolumeRef, snapshot: SnapshotRef): Promise<void>;
 
+  /** Whether the volume's storage object is there (adopted ones too, wherever in the pool they live). */
+  volumeExists(volume: VolumeRef): Promise<boolean>;
   /** What exists in the pool, for reconciliation and orphan reports. */
   listVolumes(pageToken?: string, limit?: number): Promise<Page<ExternalVolume>>;
   listManageableVolumes(): Promise<readonly ManageableCandidate[]>;
@@ -123,6 +125,7 @@ export abstract class DriverBase implements Driver {
   }
   abstract createVolume(req: CreateVolumeRequest): Promise<CreatedVolume>;
   abstract deleteVolume(volume: VolumeRef): Promise<void>;
+  abstract volumeExists(volume: VolumeRef): Promise<boolean>;
 
   protected unsupported(what: string): never {
     throw new UnsupportedError(`driver ${this.kind} does not support ${what}`);

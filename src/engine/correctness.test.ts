@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GiB, MiB } from '../domain/types.js';
 import { FakeDriver } from '../drivers/fake/fake-driver.js';
-import { withLatency } from '../drivers/fake/latency.js';
+import { withLatency } from '../../test/support/latency.js';
 import { startTestVolumed, type TestVolumed } from '../../test/support/testing.js';
 
 describe('engine correctness', () => {

@@ -6,7 +6,7 @@
 import { WORKING_SNAPSHOT_STATUSES, WORKING_VOLUME_STATUSES } from '../domain/states.js';
 import { GiB, type Volume } from '../domain/types.js';
 import type { Store } from '../store/store.js';
-import type { PoolRegistry } from './pools.js';
+import { volumeRef, type PoolRegistry } from './pools.js';
 
 export interface Violation {
   readonly rule: string;
@@ -60,10 +60,10 @@ export async function checkInvariants(store: Store, pools: PoolRegistry): Promis
     for (const a of await store.listAttachments(v.id)) {
       if ((a.status === 'attaching' || a.status === 'detaching') && !live) violations.push({ rule: 'attachment at work without a task', id: a.id, detail: `attachment of volume ${v.id} is ${a.status}` });
     }
-    const objects = stored.get(v.poolId);
     if (v.externalId) {
       known.get(v.poolId)?.add(v.externalId);
-      if (objects && !objects.has(v.externalId) && !live && v.status !== 'error' && v.status !== 'error_deleting') {
+      const listed = stored.get(v.poolId)?.has(v.externalId) ?? false;
+      if (!listed && !live && v.status !== 'error' && v.status !== 'error_deleting' && !(await pools.driver(v.poolId).volumeExists(volumeRef(v)))) {
         violations.push({ rule: 'record without storage', id: v.id, detail: `${v.externalId} is missing from pool ${v.poolId}` });
       }
     }

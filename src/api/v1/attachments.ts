@@ -2,6 +2,7 @@
 
 import type { Volumed } from '../../app/open.js';
 import { blocking, settle, type App } from './context.js';
+import { needsAdmin } from '../../domain/states.js';
 import { forceIsAdmin } from '../guard.js';
 import { ActionQuery, AttachBody, AttachmentParams, BlockingQuery, DetachQuery, IdParams } from './schemas.js';
 
@@ -21,7 +22,7 @@ export function attachmentRoutes(app: App, volumed: Volumed): void {
     return reply.status(req.query.wait ? 200 : 202).send({ attachment, volume, task });
   });
 
-  app.delete('/volumes/:id/attachments/:attachmentId', { config: { access: { need: forceIsAdmin('mount-volume'), resource: 'volume' } }, schema: { tags: ['attachments'], params: AttachmentParams, querystring: DetachQuery } }, async (req, reply) => {
+  app.delete('/volumes/:id/attachments/:attachmentId', { config: { access: { need: forceIsAdmin('mount-volume', needsAdmin('forceDetach')), resource: 'volume' } }, schema: { tags: ['attachments'], params: AttachmentParams, querystring: DetachQuery } }, async (req, reply) => {
     const accepted = await engine.detachVolume(req.params.id, req.params.attachmentId, { force: req.query.force ?? false });
     const task = await settle(volumed, req, accepted.task, req.query.wait);
     const volume = req.query.wait ? await engine.getVolume(req.params.id) : accepted.resource;

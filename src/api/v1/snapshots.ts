@@ -2,6 +2,7 @@
 
 import type { Volumed } from '../../app/open.js';
 import { blocking, settle, type App } from './context.js';
+import { SNAPSHOT_TRANSITIONS } from '../../domain/states.js';
 import { forceIsAdmin } from '../guard.js';
 import { ActionQuery, BlockingQuery, CreateSnapshotBody, DeleteSnapshotQuery, IdParams, ListSnapshotsQuery, ManageSnapshotBody, UpdateSnapshotBody } from './schemas.js';
 
@@ -36,19 +37,19 @@ export function snapshotRoutes(app: App, volumed: Volumed): void {
     return { snapshot: await engine.updateSnapshot(req.params.id, req.body) };
   });
 
-  app.delete('/snapshots/:id', { config: { access: { need: forceIsAdmin('write-volume'), resource: 'snapshot' } }, schema: { tags: ['snapshots'], params: IdParams, querystring: DeleteSnapshotQuery } }, async (req, reply) => {
+  app.delete('/snapshots/:id', { config: { access: { need: forceIsAdmin('write-volume', SNAPSHOT_TRANSITIONS.forceDelete.admin), resource: 'snapshot' } }, schema: { tags: ['snapshots'], params: IdParams, querystring: DeleteSnapshotQuery } }, async (req, reply) => {
     const accepted = await engine.deleteSnapshot(req.params.id, { force: req.query.force ?? false });
     const task = await settle(volumed, req, accepted.task, req.query.wait);
     return reply.status(req.query.wait ? 200 : 202).send({ snapshot: req.query.wait ? await reread(req.params.id) : accepted.resource, task });
   });
 
-  app.post('/snapshots/manage', { config: { access: { need: 'admin', resource: 'volume', resourceId: (req) => (req.body as { volumeId?: string }).volumeId } }, schema: { tags: ['adoption'], body: ManageSnapshotBody, querystring: ActionQuery } }, async (req, reply) => {
+  app.post('/snapshots/manage', { config: { access: { need: SNAPSHOT_TRANSITIONS.manage.admin ? 'admin' : 'write-volume', resource: 'volume', resourceId: (req) => (req.body as { volumeId?: string }).volumeId } }, schema: { tags: ['adoption'], body: ManageSnapshotBody, querystring: ActionQuery } }, async (req, reply) => {
     const accepted = await engine.manageSnapshot(req.body);
     const task = await settle(volumed, req, accepted.task, req.query.wait);
     return reply.status(req.query.wait ? 201 : 202).send({ snapshot: req.query.wait ? await reread(accepted.resource.id) : accepted.resource, task });
   });
 
-  app.post('/snapshots/:id/unmanage', { config: { access: { need: 'admin', resource: 'snapshot' } }, schema: { tags: ['adoption'], params: IdParams, querystring: ActionQuery } }, async (req, reply) => {
+  app.post('/snapshots/:id/unmanage', { config: { access: { need: SNAPSHOT_TRANSITIONS.unmanage.admin ? 'admin' : 'write-volume', resource: 'snapshot' } }, schema: { tags: ['adoption'], params: IdParams, querystring: ActionQuery } }, async (req, reply) => {
     const accepted = await engine.unmanageSnapshot(req.params.id);
     const task = await settle(volumed, req, accepted.task, req.query.wait);
     return reply.status(req.query.wait ? 200 : 202).send({ snapshot: req.query.wait ? await reread(req.params.id) : accepted.resource, task });

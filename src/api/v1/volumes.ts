@@ -3,6 +3,7 @@
 import { InvalidInputError } from '../../domain/errors.js';
 import type { Image, Volume } from '../../domain/types.js';
 import type { Volumed } from '../../app/open.js';
+import { needsAdmin, type VolumeAction } from '../../domain/states.js';
 import { forceIsAdmin } from '../guard.js';
 import { blocking, settle, type App } from './context.js';
 import {
@@ -23,8 +24,22 @@ function labelFilter(pairs: readonly string[] | undefined): Record<string, strin
   return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
 }
 
-/** Actions Cinder reserves to admins. */
-const ADMIN_ACTIONS = new Set(['migrate', 'reset-status', 'unmanage', 'complete-extend']);
+/** Each action route and the state-table action it starts: the table says which are admin-only. */
+const ACTION_OF: Readonly<Record<string, VolumeAction>> = {
+  extend: 'extend',
+  revert: 'revert',
+  retype: 'retype',
+  migrate: 'migrate',
+  reserve: 'reserve',
+  unreserve: 'unreserve',
+  'begin-detaching': 'beginDetaching',
+  'roll-detaching': 'rollDetaching',
+  'reset-status': 'resetStatus',
+  unmanage: 'unmanage',
+  'upload-image': 'uploadImage',
+  reimage: 'reimage',
+  'complete-extend': 'completeExtend',
+};
 /** Holds around an attach or detach: the attach capability, as in Nomad's mount-volume. */
 const MOUNT_ACTIONS = new Set(['reserve', 'unreserve', 'begin-detaching', 'roll-detaching']);
 
@@ -78,20 +93,22 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
     return { volume: await engine.updateVolume(req.params.id, req.body) };
   });
 
-  app.delete('/volumes/:id', { config: { access: { need: forceIsAdmin('write-volume'), resource: 'volume' } }, schema: { tags: ['volumes'], params: IdParams, querystring: DeleteVolumeQuery } }, async (req, reply) => {
+  app.delete('/volumes/:id', { config: { access: { need: forceIsAdmin('write-volume', needsAdmin('forceDelete')), resource: 'volume' } }, schema: { tags: ['volumes'], params: IdParams, querystring: DeleteVolumeQuery } }, async (req, reply) => {
     const accepted = await engine.deleteVolume(req.params.id, { cascade: req.query.cascade ?? false, force: req.query.force ?? false });
     const task = await settle(volumed, req, accepted.task, req.query.wait);
     return reply.status(req.query.wait ? 200 : 202).send({ volume: req.query.wait ? await reread(req.params.id) : accepted.resource, task });
   });
 
-  app.post('/volumes/manage', { config: { access: { need: 'admin', namespaceFrom: 'body' } }, schema: { tags: ['adoption'], summary: 'Adopt an existing storage object', body: ManageVolumeBody, querystring: ActionQuery } }, async (req, reply) => {
+  app.post('/volumes/manage', { config: { access: { need: needsAdmin('manage') ? 'admin' : 'write-volume', namespaceFrom: 'body' } }, schema: { tags: ['adoption'], summary: 'Adopt an existing storage object', body: ManageVolumeBody, querystring: ActionQuery } }, async (req, reply) => {
     const accepted = await engine.manageVolume(req.body);
     const task = await settle(volumed, req, accepted.task, req.query.wait);
     return reply.status(req.query.wait ? 201 : 202).send({ volume: req.query.wait ? await reread(accepted.resource.id) : accepted.resource, task });
   });
 
   for (const [action, body] of Object.entries(ACTION_BODIES)) {
-    app.post(`/volumes/:id/${action}`, { config: { access: { need: ADMIN_ACTIONS.has(action) ? 'admin' : MOUNT_ACTIONS.has(action) ? 'mount-volume' : 'write-volume', resource: 'volume' } }, schema: { tags: ['volume actions'], params: IdParams, body, querystring: ActionQuery } }, async (req, reply) => {
+    // An action the table does not name is kept to admins.
+    const started = ACTION_OF[action];
+    app.post(`/volumes/:id/${action}`, { config: { access: { need: started === undefined || needsAdmin(started) ? 'admin' : MOUNT_ACTIONS.has(action) ? 'mount-volume' : 'write-volume', resource: 'volume' } }, schema: { tags: ['volume actions'], params: IdParams, body, querystring: ActionQuery } }, async (req, reply) => {
       const id = (req.params).id;
       const b = req.body as Record<string, unknown>;
       const wait = (req.query).wait;

@@ -141,6 +141,10 @@ export class FakeDriver extends DriverBase {
     return { externalId, sizeBytes: req.sizeBytes };
   }
 
+  volumeExists(volume: VolumeRef): Promise<boolean> {
+    return Promise.resolve(this.objects.has(volume.externalId ?? `vol-${volume.id}`));
+  }
+
   async deleteVolume(volume: VolumeRef): Promise<void> {
     await this.enter('deleteVolume');
     // Keyed by volumed's id, like every driver: a create cut short before its record learned the externalId is found too.

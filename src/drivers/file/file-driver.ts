@@ -258,6 +258,10 @@ export class FileDriver extends DriverBase {
     });
   }
 
+  async volumeExists(volume: VolumeRef): Promise<boolean> {
+    return exists(this.abs(volume.externalId ?? this.volumeRel(volume.id, volume.kind)));
+  }
+
   override async listVolumes(pageToken?: string, limit = 1000): Promise<Page<ExternalVolume>> {
     const dir = path.join(this.root, VOLUMES_DIR);
     const entries = (await fs.readdir(dir, { withFileTypes: true }))

@@ -3,11 +3,11 @@
 // queued tasks until stopped, and prints one JSON line per report. Used for
 // manual checks and by the crash test, which kills it with SIGKILL.
 //
-//   node dist/cli/engine-worker.js --data-dir DIR [--pools local,fast] [--latency-ms N]
+//   node dist-test/test/crash/worker.js --data-dir DIR [--pools local,fast] [--latency-ms N]
 
 import { parseArgs } from 'node:util';
-import { openVolumed } from '../app/open.js';
-import { withLatency } from '../drivers/fake/latency.js';
+import { openVolumed } from '../../src/app/open.js';
+import { withLatency } from '../support/latency.js';
 
 const { values } = parseArgs({
   options: {

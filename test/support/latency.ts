@@ -2,7 +2,7 @@
 // waits before and after its work. Crash tests use it so that a kill lands in
 // the middle of tasks, on both sides of the side effect.
 
-import type { Driver } from '../driver.js';
+import type { Driver } from '../../src/drivers/driver.js';
 
 const MUTATING = new Set<string>([
   'createVolume',
