@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidStateError } from './errors.js';
-import { decideSnapshot, decideVolume, resolveOutcome, SNAPSHOT_TRANSITIONS, VOLUME_TRANSITIONS, type VolumeAction } from './states.js';
+import {
+  ATTACHMENT_TRANSITIONS,
+  decideSnapshot,
+  decideVolume,
+  MIGRATION_STEPS,
+  migrationFailure,
+  needsAdmin,
+  resolveOutcome,
+  SNAPSHOT_TRANSITIONS,
+  strandedOutcome,
+  VOLUME_TRANSITIONS,
+  type VolumeAction,
+} from './states.js';
 import { SNAPSHOT_STATUSES, VOLUME_STATUSES, type SnapshotStatus, type VolumeStatus } from './types.js';
 
 const ERRORS: VolumeStatus[] = ['error', 'error_managing', 'error_extending', 'error_deleting'];
@@ -102,4 +114,34 @@ describe('snapshot state machine', () => {
       });
     }
   }
+});
+
+describe('the small tables and the admin flag', () => {
+  it('reserves to admins exactly what Cinder does', () => {
+    const admin = (Object.keys(VOLUME_TRANSITIONS) as VolumeAction[]).filter(needsAdmin).sort();
+    expect(admin).toEqual(['completeExtend', 'forceDelete', 'forceDetach', 'manage', 'migrate', 'resetStatus', 'unmanage']);
+    expect(Object.entries(SNAPSHOT_TRANSITIONS).filter(([, t]) => t.admin).map(([a]) => a).sort()).toEqual(['forceDelete', 'manage', 'resetStatus', 'unmanage']);
+  });
+
+  it('chains the migration steps: each may follow the one before it, and a finished move may start again', () => {
+    expect(MIGRATION_STEPS.copy.from).toContain(MIGRATION_STEPS.start.to);
+    expect(MIGRATION_STEPS.switch.from).toContain(MIGRATION_STEPS.copy.to);
+    expect(MIGRATION_STEPS.finish.from).toContain(MIGRATION_STEPS.switch.to);
+    expect(MIGRATION_STEPS.start.from).toEqual(expect.arrayContaining([MIGRATION_STEPS.finish.to, migrationFailure(false), 'none']));
+    expect(MIGRATION_STEPS.start.from).not.toContain(MIGRATION_STEPS.copy.to);
+  });
+
+  it('lets only a forced detach take an attachment that is still attaching', () => {
+    expect(ATTACHMENT_TRANSITIONS.detach.from).toEqual(['attached']);
+    expect(ATTACHMENT_TRANSITIONS.forceDetach.from).toContain('attaching');
+  });
+
+  it('rolls a stranded record to the failure outcome of the action that set its working status', () => {
+    expect(strandedOutcome('creating', { previous: null, attachmentsLeft: 0 })).toBe('error');
+    expect(strandedOutcome('extending', { previous: 'in-use', attachmentsLeft: 1 })).toBe('error_extending');
+    expect(strandedOutcome('attaching', { previous: 'reserved', attachmentsLeft: 0 })).toBe('reserved');
+    expect(strandedOutcome('detaching', { previous: 'in-use', attachmentsLeft: 1 })).toBe('in-use');
+    expect(strandedOutcome('unmanaging', { previous: 'available', attachmentsLeft: 0 })).toBe('available');
+    expect(strandedOutcome('available', { previous: null, attachmentsLeft: 0 })).toBeUndefined();
+  });
 });

@@ -3,7 +3,7 @@
 // the store's compare-and-set then makes the decision race-free.
 
 import { InvalidStateError } from './errors.js';
-import type { MigrationStatus, SnapshotStatus, VolumeStatus } from './types.js';
+import type { AttachmentStatus, MigrationStatus, SnapshotStatus, VolumeStatus } from './types.js';
 
 const MIGRATING: readonly MigrationStatus[] = ['starting', 'migrating', 'completing'];
 
@@ -188,6 +188,35 @@ export const WORKING_VOLUME_STATUSES: readonly VolumeStatus[] = [
   'unmanaging',
   'deleting',
 ];
+
+// ---- migration ---------------------------------------------------------------
+
+/**
+ * A move between pools has its own small table on `migrationStatus`: each
+ * step may follow only the one before it, so a step an admin reset overtook
+ * fails its compare-and-set instead of writing over the reset.
+ */
+export const MIGRATION_STEPS: Readonly<Record<'start' | 'copy' | 'switch' | 'finish', { readonly from: readonly MigrationStatus[]; readonly to: MigrationStatus }>> = {
+  start: { from: ['none', 'success', 'error'], to: 'starting' },
+  copy: { from: ['starting', 'migrating'], to: 'migrating' },
+  switch: { from: ['migrating', 'completing'], to: 'completing' },
+  finish: { from: ['completing', 'success'], to: 'success' },
+};
+
+/** How a failed move ends: once the record points at the new pool the move stands; before, it failed. */
+export function migrationFailure(switched: boolean): MigrationStatus {
+  return switched ? 'success' : 'error';
+}
+
+// ---- attachments -------------------------------------------------------------
+
+/** An attachment's own table: which statuses an attach or detach may take it from, and where each ends. */
+export const ATTACHMENT_TRANSITIONS = {
+  attach: { from: 'new', working: 'attaching', success: 'attached', failure: 'removed' },
+  detach: { from: ['attached'], working: 'detaching', success: 'removed', failure: 'attached' },
+  // A forced detach may overtake an attach still at work; that attach then leaves what it published to it.
+  forceDetach: { from: ['attaching', 'attached', 'detaching'], working: 'detaching', success: 'removed', failure: 'attached' },
+} as const satisfies Readonly<Record<string, { from: 'new' | readonly AttachmentStatus[]; working: AttachmentStatus; success: AttachmentStatus | 'removed'; failure: AttachmentStatus | 'removed' }>>;
 
 // ---- snapshots ---------------------------------------------------------------
 

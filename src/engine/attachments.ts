@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { checkAttachmentAllowed, effectiveAccessMode } from '../domain/access-modes.js';
 import { errorMessage, InvalidInputError, InvalidStateError, NotFoundError } from '../domain/errors.js';
-import { decideVolume } from '../domain/states.js';
+import { ATTACHMENT_TRANSITIONS, decideVolume } from '../domain/states.js';
 import type { AccessMode, Attachment, AttachmentMode, Volume } from '../domain/types.js';
-import { enqueueVolumeTask, mustGetVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueueVolumeTask, mustGetVolume, type Accepted, type EngineContext, finishVolume } from './context.js';
 import { volumeRef } from './pools.js';
 import type { HandlerRegistry } from './tasks/handler.js';
 
@@ -49,7 +49,7 @@ export async function attachVolume(ctx: EngineContext, volumeId: string, input: 
       mountpoint: input.mountpoint ?? null,
       connector: { ...(input.connector ?? {}) },
       connectionInfo: null,
-      status: 'attaching',
+      status: ATTACHMENT_TRANSITIONS.attach.working,
     });
     const updated = await tx.updateVolume(
       volumeId,
@@ -68,8 +68,8 @@ export async function detachVolume(ctx: EngineContext, volumeId: string, attachm
     if (!attachment || attachment.volumeId !== volumeId) throw new NotFoundError('attachment', attachmentId);
     const decision = decideVolume(options.force ? 'forceDetach' : 'detach', volumeId, volume.status, volume.migrationStatus);
     if (!options.force) refuseWhileDetachRuns(volume, 'detach volume');
-    // A forced detach may overtake an attach still at work: the attach then leaves what it published to this detach.
-    const detaching = await tx.updateAttachment(attachmentId, { status: 'detaching' }, options.force ? ['attaching', 'attached', 'detaching'] : ['attached']);
+    const step = ATTACHMENT_TRANSITIONS[options.force ? 'forceDetach' : 'detach'];
+    const detaching = await tx.updateAttachment(attachmentId, { status: step.working }, step.from);
     const updated = await tx.updateVolume(
       volumeId,
       { status: decision.next ?? 'detaching', attachStatus: 'detaching', previousStatus: volume.status === 'detaching' ? 'in-use' : volume.status },
@@ -115,25 +115,21 @@ export const attachmentHandlers: HandlerRegistry = {
       });
       return async (tx) => {
         const current = await tx.getAttachment(attachmentId);
-        if (current?.status === 'detaching') {
+        if (current?.status === ATTACHMENT_TRANSITIONS.forceDetach.working) {
           // A forced detach overtook this attach: record what was published; that detach unpublishes it.
           await tx.updateAttachment(attachmentId, { connectionInfo }, ['detaching']);
           return { attachmentId, connectionInfo, overtakenBy: 'detach' };
         }
-        await tx.updateAttachment(attachmentId, { status: 'attached', connectionInfo }, ['attaching']);
-        await tx.updateVolume(volume.id, { status: 'in-use', attachStatus: 'attached', lastError: null }, { status: ['attaching'] });
+        await tx.updateAttachment(attachmentId, { status: ATTACHMENT_TRANSITIONS.attach.success, connectionInfo }, [ATTACHMENT_TRANSITIONS.attach.working]);
+        await finishVolume(tx, volume.id, 'attach', 'success', { attachStatus: 'attached', lastError: null });
         return { attachmentId, connectionInfo };
       };
     },
     async fail(tx, task, message) {
       const attachmentId = String(task.params.attachmentId);
       // Only an attachment this attach still owns goes; one a detach has taken over is that detach's to end.
-      if ((await tx.getAttachment(attachmentId))?.status === 'attaching') await tx.deleteAttachment(attachmentId);
-      const volume = await tx.getVolume(task.resourceId);
-      if (!volume || volume.status !== 'attaching') return;
-      const left = (await tx.listAttachments(volume.id)).length;
-      const back = volume.previousStatus ?? (left ? 'in-use' : 'available');
-      await tx.updateVolume(volume.id, { status: back, attachStatus: 'error_attaching', lastError: message });
+      if ((await tx.getAttachment(attachmentId))?.status === ATTACHMENT_TRANSITIONS.attach.working) await tx.deleteAttachment(attachmentId);
+      await finishVolume(tx, task.resourceId, 'attach', 'failure', { attachStatus: 'error_attaching', lastError: message });
     },
   },
   'volume.detach': {
@@ -150,11 +146,7 @@ export const attachmentHandlers: HandlerRegistry = {
       return async (tx) => {
         if (await tx.getAttachment(attachmentId)) await tx.deleteAttachment(attachmentId);
         const left = (await tx.listAttachments(volume.id)).length;
-        await tx.updateVolume(
-          volume.id,
-          { status: left ? 'in-use' : 'available', attachStatus: left ? 'attached' : 'detached', lastError: null },
-          { status: ['detaching'] },
-        );
+        await finishVolume(tx, volume.id, ['detach', 'forceDetach'], 'success', { attachStatus: left ? 'attached' : 'detached', lastError: null });
         return { attachmentId, attachmentsLeft: left };
       };
     },
@@ -164,8 +156,8 @@ export const attachmentHandlers: HandlerRegistry = {
       const volume = await tx.getVolume(task.resourceId);
       if (!volume || volume.status !== 'detaching') return;
       const attachment = await tx.getAttachment(attachmentId);
-      if (attachment?.status === 'detaching') await tx.updateAttachment(attachmentId, { status: 'attached' }, ['detaching']);
-      await tx.updateVolume(volume.id, { status: 'in-use', attachStatus: 'error_detaching', lastError: message }, { status: ['detaching'] });
+      if (attachment?.status === ATTACHMENT_TRANSITIONS.detach.working) await tx.updateAttachment(attachmentId, { status: ATTACHMENT_TRANSITIONS.detach.failure }, [ATTACHMENT_TRANSITIONS.detach.working]);
+      await finishVolume(tx, volume.id, ['detach', 'forceDetach'], 'failure', { attachStatus: 'error_detaching', lastError: message });
     },
   },
 };

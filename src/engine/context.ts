@@ -2,7 +2,8 @@
 // the way to queue a task in the same transaction as the status it reserves.
 
 import { randomUUID } from 'node:crypto';
-import { NotFoundError } from '../domain/errors.js';
+import { InvalidStateError, NotFoundError } from '../domain/errors.js';
+import { resolveOutcome, VOLUME_TRANSITIONS, type VolumeAction } from '../domain/states.js';
 import type { Quota, Snapshot, Task, Volume } from '../domain/types.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { SecretBox } from '../security/secret-box.js';
@@ -98,13 +99,25 @@ export interface Accepted<T> {
 }
 
 /**
- * Applies a failure outcome only if the volume is still in one of the working
- * statuses the task set: an admin may have reset it meanwhile.
+ * Ends an action's work on a volume with the status the transition table
+ * gives for `end` (success or failure), together with `patch`. It applies only
+ * while the volume is still in that action's working status (several actions
+ * may be named when they share a handler): an admin may have reset it
+ * meanwhile, which fails a success (compare-and-set) and skips a failure.
  */
-export async function rollBackVolume(tx: StoreTx, id: string, working: readonly Volume['status'][], patch: VolumePatch): Promise<void> {
+export async function finishVolume(tx: StoreTx, id: string, actions: VolumeAction | readonly VolumeAction[], end: 'success' | 'failure', patch: VolumePatch = {}): Promise<Volume | undefined> {
   const volume = await tx.getVolume(id);
-  if (!volume || !working.includes(volume.status)) return;
-  await tx.updateVolume(id, patch);
+  const names: readonly VolumeAction[] = typeof actions === 'string' ? [actions] : actions;
+  const transition = volume && names.map((a) => VOLUME_TRANSITIONS[a]).find((t) => t.working === volume.status);
+  if (!volume || !transition) {
+    if (end === 'failure') return undefined;
+    if (!volume) throw new NotFoundError('volume', id);
+    throw new InvalidStateError({ type: 'volume', id }, `finish ${names.join('/')} of volume`, volume.status, 'its status was changed meanwhile');
+  }
+  const attachmentsLeft = (await tx.listAttachments(id)).length;
+  const status = resolveOutcome(transition[end], { previous: volume.previousStatus ?? (attachmentsLeft ? 'in-use' : 'available'), attachmentsLeft });
+  if (status === 'removed') throw new Error(`finishVolume cannot remove volume ${id}; the handler removes the record`);
+  return tx.updateVolume(id, { ...patch, status }, { status: [volume.status], modifyIndex: volume.modifyIndex });
 }
 
 type VolumeEssentials = Pick<NewVolume, 'id' | 'name' | 'namespace' | 'sizeBytes' | 'status' | 'poolId' | 'kind'>;

@@ -7,7 +7,7 @@ import { InvalidInputError, InvalidStateError, NotFoundError, UnsupportedError }
 import { decideVolume } from '../domain/states.js';
 import type { Image, Volume } from '../domain/types.js';
 import { checkName, checkNamespace } from '../domain/validation.js';
-import { enqueueVolumeTask, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueueVolumeTask, mustGetVolume, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { volumeRef } from './pools.js';
 import type { HandlerRegistry } from './tasks/handler.js';
 
@@ -97,14 +97,14 @@ export const imageHandlers: HandlerRegistry = {
       const stored = await images.write(imageId, stream, sizeBytes, (done, total) => progress((done / total) * 100));
       return async (tx) => {
         await tx.updateImage(imageId, { status: 'active', sizeBytes: stored.sizeBytes, checksum: stored.checksum });
-        await tx.updateVolume(volume.id, { status: 'available', lastError: null }, { status: ['uploading'] });
+        await finishVolume(tx, volume.id, 'uploadImage', 'success', { lastError: null });
         return { imageId, checksum: stored.checksum };
       };
     },
     async fail(tx, task, message) {
       const imageId = String(task.params.imageId);
       if (await tx.getImage(imageId)) await tx.updateImage(imageId, { status: 'killed' });
-      await rollBackVolume(tx, task.resourceId, ['uploading'], { status: 'error', lastError: message });
+      await finishVolume(tx, task.resourceId, 'uploadImage', 'failure', { lastError: message });
     },
   },
   'volume.reimage': {
@@ -113,11 +113,11 @@ export const imageHandlers: HandlerRegistry = {
       const image = await images.read(String(task.params.imageId));
       await pools.driver(volume.poolId).writeVolume(volumeRef(volume), image.stream, volume.sizeBytes, (done, total) => progress((done / total) * 100));
       return async (tx) => {
-        await tx.updateVolume(volume.id, { status: 'available', lastError: null }, { status: ['downloading'] });
+        await finishVolume(tx, volume.id, 'reimage', 'success', { lastError: null });
       };
     },
-    fail(tx, task, message) {
-      return rollBackVolume(tx, task.resourceId, ['downloading'], { status: 'error', lastError: message });
+    async fail(tx, task, message) {
+      await finishVolume(tx, task.resourceId, 'reimage', 'failure', { lastError: message });
     },
   },
 };

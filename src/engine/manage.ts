@@ -7,7 +7,7 @@ import { decideVolume } from '../domain/states.js';
 import { GiB, roundUpToGiB, type ManageableObject, type Volume, type VolumeKind } from '../domain/types.js';
 import { checkLabels, checkName, checkNamespace } from '../domain/validation.js';
 import type { ManageableCandidate } from '../drivers/driver.js';
-import { enqueue, mustGetVolume, newVolumeRecord, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueue, mustGetVolume, newVolumeRecord, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
 import type { HandlerRegistry } from './tasks/handler.js';
@@ -94,12 +94,12 @@ export const manageHandlers: HandlerRegistry = {
       // Adopted at a rounded size: grow the object to match (extend never shrinks, keeps bytes).
       if (volume.kind === 'block' && found.sizeBytes < volume.sizeBytes) await driver.extendVolume({ ...volumeRef(volume), externalId: found.externalId }, volume.sizeBytes);
       return async (tx) => {
-        await tx.updateVolume(volume.id, { status: 'available', externalId: found.externalId, lastError: null }, { status: ['managing'] });
+        await finishVolume(tx, volume.id, 'manage', 'success', { externalId: found.externalId, lastError: null });
         return { externalId: found.externalId, sizeBytes: volume.sizeBytes };
       };
     },
-    fail(tx, task, message) {
-      return rollBackVolume(tx, task.resourceId, ['managing'], { status: 'error_managing', lastError: message });
+    async fail(tx, task, message) {
+      await finishVolume(tx, task.resourceId, 'manage', 'failure', { lastError: message });
     },
   },
 };

@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { BackendError, InvalidInputError, InvalidStateError, UnsupportedError } from '../domain/errors.js';
 import { isCompliant } from '../domain/placement.js';
-import { decideVolume } from '../domain/states.js';
+import { decideVolume, MIGRATION_STEPS, migrationFailure } from '../domain/states.js';
 import type { Volume } from '../domain/types.js';
 import type { Driver, VolumeRef } from '../drivers/driver.js';
 import type { StoreTx } from '../store/store.js';
-import { enqueueVolumeTask, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueueVolumeTask, mustGetVolume, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { volumeRef } from './pools.js';
 import { choosePool } from './scheduler.js';
 import type { HandlerRegistry, TaskContext } from './tasks/handler.js';
@@ -45,7 +45,7 @@ export async function migrateVolume(ctx: EngineContext, id: string, input: Migra
     const current = await mustGetVolume(tx, id);
     decideVolume('migrate', id, current.status, current.migrationStatus);
     checkMovable(ctx, current, target, await tx.countSnapshots(id));
-    const updated = await tx.updateVolume(id, { migrationStatus: 'starting', lastError: null }, { modifyIndex: current.modifyIndex });
+    const updated = await tx.updateVolume(id, { migrationStatus: MIGRATION_STEPS.start.to, lastError: null }, { modifyIndex: current.modifyIndex, migrationStatus: MIGRATION_STEPS.start.from });
     const task = await enqueueVolumeTask(ctx, tx, current, 'volume.migrate', { targetPool: target });
     return { resource: updated, task };
   });
@@ -71,7 +71,9 @@ export async function retypeVolume(ctx: EngineContext, id: string, input: Retype
     const current = await mustGetVolume(tx, id);
     const decision = decideVolume('retype', id, current.status, current.migrationStatus);
     if (target) checkMovable(ctx, current, target, await tx.countSnapshots(id));
-    const updated = await tx.updateVolume(id, { status: decision.next ?? 'retyping', previousStatus: current.status }, { modifyIndex: current.modifyIndex });
+    // A retype that moves the volume is a migration too, and goes through its steps.
+    const move = target ? { migrationStatus: MIGRATION_STEPS.start.to } : {};
+    const updated = await tx.updateVolume(id, { status: decision.next ?? 'retyping', previousStatus: current.status, ...move }, { modifyIndex: current.modifyIndex, ...(target ? { migrationStatus: MIGRATION_STEPS.start.from } : {}) });
     const task = await enqueueVolumeTask(ctx, tx, current, 'volume.retype', { typeId: type.id, targetPool: target });
     return { resource: updated, task };
   });
@@ -97,7 +99,7 @@ async function moveBytes(ctx: TaskContext, volume: Volume, targetPool: string, o
     const cp = (await store.getTask(task.id))?.checkpoint ?? {};
     return { source: { id: volume.id, externalId: String(cp.sourceExternalId), kind: volume.kind }, sourceDriver: pools.driver(String(cp.sourcePool)) };
   }
-  await ctx.checkpoint({ step: 'copy' }, (tx) => tx.updateVolume(volume.id, { migrationStatus: 'migrating' }).then(() => undefined));
+  await ctx.checkpoint({ step: 'copy' }, (tx) => tx.updateVolume(volume.id, { migrationStatus: MIGRATION_STEPS.copy.to }, { migrationStatus: MIGRATION_STEPS.copy.from }).then(() => undefined));
   const created = await targetDriver.createVolume({ id: volume.id, sizeBytes: volume.sizeBytes, kind: volume.kind });
   const target: VolumeRef = { id: volume.id, externalId: created.externalId, kind: volume.kind };
   let sourceSum: string;
@@ -111,7 +113,7 @@ async function moveBytes(ctx: TaskContext, volume: Volume, targetPool: string, o
   ctx.progress(95);
   const source = volumeRef(volume);
   await ctx.checkpoint({ step: 'cleanup', sourcePool: volume.poolId, sourceExternalId: volume.externalId, checksum: sourceSum }, async (tx) => {
-    await tx.updateVolume(volume.id, { poolId: targetPool, externalId: created.externalId, migrationStatus: 'completing' });
+    await tx.updateVolume(volume.id, { poolId: targetPool, externalId: created.externalId, migrationStatus: MIGRATION_STEPS.switch.to }, { migrationStatus: MIGRATION_STEPS.switch.from });
     await onSwitch(tx);
   });
   return { source, sourceDriver };
@@ -145,7 +147,7 @@ export const migrateHandlers: HandlerRegistry = {
       const { source, sourceDriver } = await moveBytes(ctx, volume, targetPool, () => Promise.resolve());
       await sourceDriver.deleteVolume(source);
       return async (tx) => {
-        await tx.updateVolume(volume.id, { migrationStatus: 'success' });
+        await tx.updateVolume(volume.id, { migrationStatus: MIGRATION_STEPS.finish.to }, { migrationStatus: MIGRATION_STEPS.finish.from });
         return { pool: targetPool };
       };
     },
@@ -154,7 +156,7 @@ export const migrateHandlers: HandlerRegistry = {
       if (!volume) return;
       // After the switch the volume lives in its new pool; only the old copy's removal failed.
       const switched = task.checkpoint.step === 'cleanup';
-      await tx.updateVolume(volume.id, { migrationStatus: switched ? 'success' : 'error', lastError: message });
+      await tx.updateVolume(volume.id, { migrationStatus: migrationFailure(switched), lastError: message });
     },
   },
   'volume.retype': {
@@ -180,10 +182,9 @@ export const migrateHandlers: HandlerRegistry = {
       const volume = await tx.getVolume(task.resourceId);
       if (!volume || volume.status !== 'retyping') return;
       const switched = task.checkpoint.step === 'cleanup';
-      await rollBackVolume(tx, volume.id, ['retyping'], {
-        status: volume.previousStatus ?? 'available',
+      await finishVolume(tx, volume.id, 'retype', 'failure', {
         lastError: message,
-        ...(task.params.targetPool ? { migrationStatus: switched ? 'success' : 'error' } : {}),
+        ...(task.params.targetPool ? { migrationStatus: migrationFailure(switched) } : {}),
       });
     },
   },

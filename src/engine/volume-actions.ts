@@ -6,7 +6,7 @@ import { decideVolume } from '../domain/states.js';
 import type { AclRule, AttachStatus, ContainerCluster, MigrationStatus, Volume, VolumeStatus } from '../domain/types.js';
 import { checkLabels, checkName, checkSize, checkVolumeStatus } from '../domain/validation.js';
 import type { VolumePatch } from '../store/store.js';
-import { enqueueVolumeTask, mustGetSnapshot, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueueVolumeTask, mustGetSnapshot, mustGetVolume, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { snapshotRef, volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
 import type { HandlerRegistry } from './tasks/handler.js';
@@ -140,19 +140,15 @@ export const volumeActionHandlers: HandlerRegistry = {
       const wanted = Number(task.params.sizeBytes);
       const { sizeBytes } = await pools.driver(volume.poolId).extendVolume(volumeRef(volume), wanted);
       return async (tx) => {
-        const current = await mustGetVolume(tx, volume.id);
-        const awaiting = task.params.awaitCompletion === true;
         const grown = { sizeBytes: Math.max(sizeBytes, wanted), reservedBytes: 0 };
-        await tx.updateVolume(
-          volume.id,
-          awaiting ? { ...grown, extendAwaiting: task.id } : { ...grown, status: current.previousStatus ?? 'available', lastError: null },
-          { status: ['extending'] },
-        );
-        return { sizeBytes: Math.max(sizeBytes, wanted) };
+        // Awaiting the node's completion, the volume stays extending (completeExtend ends it).
+        if (task.params.awaitCompletion === true) await tx.updateVolume(volume.id, { ...grown, extendAwaiting: task.id }, { status: ['extending'] });
+        else await finishVolume(tx, volume.id, 'extend', 'success', { ...grown, lastError: null });
+        return { sizeBytes: grown.sizeBytes };
       };
     },
     async fail(tx, task, message) {
-      await rollBackVolume(tx, task.resourceId, ['extending'], { status: 'error_extending', lastError: message });
+      await finishVolume(tx, task.resourceId, 'extend', 'failure', { lastError: message });
       // The reservation goes whatever the status became (an admin may have reset it).
       const volume = await tx.getVolume(task.resourceId);
       if (volume?.reservedBytes) await tx.updateVolume(volume.id, { reservedBytes: 0 });
@@ -166,11 +162,11 @@ export const volumeActionHandlers: HandlerRegistry = {
       });
       await pools.driver(volume.poolId).revertToSnapshot(volumeRef(volume), snapshotRef(snap, volume));
       return async (tx) => {
-        await tx.updateVolume(volume.id, { status: 'available', sizeBytes: Math.max(volume.sizeBytes, snap.sizeBytes), lastError: null }, { status: ['reverting'] });
+        await finishVolume(tx, volume.id, 'revert', 'success', { sizeBytes: Math.max(volume.sizeBytes, snap.sizeBytes), lastError: null });
       };
     },
-    fail(tx, task, message) {
-      return rollBackVolume(tx, task.resourceId, ['reverting'], { status: 'error', lastError: message });
+    async fail(tx, task, message) {
+      await finishVolume(tx, task.resourceId, 'revert', 'failure', { lastError: message });
     },
   },
 };

@@ -10,7 +10,7 @@ import type { AccessModeRequest, AclRule, ContainerCluster, Task, Volume, Volume
 import { checkAccessModes, checkLabels, checkName, checkNamespace, checkSize } from '../domain/validation.js';
 import type { CreateVolumeRequest as DriverCreate } from '../drivers/driver.js';
 import type { StoreReader } from '../store/store.js';
-import { enqueue, mustGetSnapshot, mustGetVolume, newVolumeRecord, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueue, mustGetSnapshot, mustGetVolume, newVolumeRecord, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { snapshotRef, volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
 import { choosePool } from './scheduler.js';
@@ -137,6 +137,9 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
   });
 }
 
+/** The create actions, which share one handler (their working statuses differ). */
+const CREATE_ACTIONS: readonly VolumeAction[] = ['create', 'createFromSnapshot', 'createFromVolume', 'createFromImage'];
+
 export const createHandlers: HandlerRegistry = {
   'volume.create': {
     async run({ task, store, pools, images, progress }) {
@@ -149,12 +152,12 @@ export const createHandlers: HandlerRegistry = {
         await driver.writeVolume({ ...volumeRef(volume), externalId: created.externalId }, image.stream, volume.sizeBytes, (done, total) => progress((done / total) * 100));
       }
       return async (tx) => {
-        await tx.updateVolume(volume.id, { status: 'available', externalId: created.externalId, sizeBytes: Math.max(volume.sizeBytes, created.sizeBytes), lastError: null }, { status: ['creating', 'downloading'] });
+        await finishVolume(tx, volume.id, CREATE_ACTIONS, 'success', { externalId: created.externalId, sizeBytes: Math.max(volume.sizeBytes, created.sizeBytes), lastError: null });
         return { externalId: created.externalId };
       };
     },
-    fail(tx, task: Task, message) {
-      return rollBackVolume(tx, task.resourceId, ['creating', 'downloading'], { status: 'error', lastError: message });
+    async fail(tx, task: Task, message) {
+      await finishVolume(tx, task.resourceId, CREATE_ACTIONS, 'failure', { lastError: message });
     },
   },
 };

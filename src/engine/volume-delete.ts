@@ -5,7 +5,7 @@ import { errorMessage, InvalidStateError } from '../domain/errors.js';
 import { WORKING_SNAPSHOT_STATUSES, decideSnapshot, decideVolume } from '../domain/states.js';
 import type { Volume } from '../domain/types.js';
 import type { StoreTx } from '../store/store.js';
-import { enqueueVolumeTask, mustGetVolume, rollBackVolume, type Accepted, type EngineContext } from './context.js';
+import { enqueueVolumeTask, mustGetVolume, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { snapshotRef, volumeRef } from './pools.js';
 import type { HandlerRegistry } from './tasks/handler.js';
 
@@ -82,7 +82,7 @@ export const deleteHandlers: HandlerRegistry = {
       };
     },
     async fail(tx, task, message) {
-      await rollBackVolume(tx, task.resourceId, ['deleting'], { status: 'error_deleting', lastError: message });
+      await finishVolume(tx, task.resourceId, 'delete', 'failure', { lastError: message });
       for (const s of await tx.snapshotsOf(task.resourceId)) {
         if (WORKING_SNAPSHOT_STATUSES.includes(s.status)) await tx.updateSnapshot(s.id, { status: 'error_deleting', lastError: message });
       }
@@ -97,8 +97,8 @@ export const deleteHandlers: HandlerRegistry = {
         return { externalId: volume.externalId };
       };
     },
-    fail(tx, task, message) {
-      return rollBackVolume(tx, task.resourceId, ['unmanaging'], { status: 'available', lastError: message });
+    async fail(tx, task, message) {
+      await finishVolume(tx, task.resourceId, 'unmanage', 'failure', { lastError: message });
     },
   },
 };
