@@ -74,6 +74,19 @@ describe('task runner with a scripted driver', () => {
     expect(fake.maxInFlight).toBe(2);
   });
 
+  it('a task waiting out a retry keeps its place: later work on the volume does not jump ahead', async () => {
+    const vol = await v.engine.getVolume((await v.settle(await v.engine.createVolume({ name: 'a', sizeBytes: MiB }))).resourceId);
+    const snap = await v.engine.createSnapshot(vol.id, { name: 's' });
+    await v.settle(snap);
+    fake.failNext('extendVolume', new BackendError('busy', { transient: true }));
+    const extend = await v.engine.extendVolume(vol.id, 2 * MiB);
+    // Queued while the extend waits to be retried (same volume): it must start only after the extend has ended.
+    const removal = await v.engine.deleteSnapshot(snap.resource.id);
+    const [extended, removed] = [await v.settle(extend), await v.settle(removal)];
+    expect([extended.state, extended.attempts, removed.state]).toEqual(['success', 2, 'success']);
+    expect(Date.parse(removed.startedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(extended.finishedAt ?? ''));
+  });
+
   it('an admin reset cancels queued work and a late commit does not clobber it', async () => {
     await v.engine.stop();
     const accepted = await v.engine.createVolume({ name: 'a', sizeBytes: MiB });
