@@ -33,8 +33,16 @@ export abstract class SqlStore extends SqlReader implements Store {
   private polledIndex: number | undefined;
   private poller: NodeJS.Timeout | undefined;
 
-  protected constructor(db: Kysely<Database>) {
-    super(db);
+  /**
+   * Reads outside transactions go to `readDb` (a second connection where the
+   * database allows it), so they never queue behind a commit and never see a
+   * group's writes before they are committed; transactions use `writeDb`.
+   */
+  protected constructor(
+    private readonly writeDb: Kysely<Database>,
+    readDb: Kysely<Database> = writeDb,
+  ) {
+    super(readDb);
   }
 
   transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -64,7 +72,7 @@ export abstract class SqlStore extends SqlReader implements Store {
   private async commitGroup(group: readonly Pending[]): Promise<void> {
     const outcomes: Outcome[] = [];
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.writeDb.transaction().execute(async (trx) => {
         if (group.length === 1 && group[0]) {
           // Alone: no savepoint; a throw rolls the transaction back.
           const tx = await this.begin(trx);
@@ -199,6 +207,7 @@ export abstract class SqlStore extends SqlReader implements Store {
     this.closed = true;
     if (this.poller) clearInterval(this.poller);
     while (this.flushing) await new Promise((r) => setTimeout(r, 5));
-    await this.db.destroy();
+    if (this.db !== this.writeDb) await this.db.destroy();
+    await this.writeDb.destroy();
   }
 }

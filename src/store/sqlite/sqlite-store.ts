@@ -3,6 +3,8 @@
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type LogEvent, type SqliteDatabase } from 'kysely';
 import { migrationProvider, type Database } from '../sql/schema.js';
+import type { Task, Volume } from '../../domain/types.js';
+import { parseTask } from '../sql/reader.js';
 import { SqlStore } from '../sql/sql-store.js';
 
 export interface SqliteStoreOptions {
@@ -33,11 +35,22 @@ function withStatementCache(database: Sqlite.Database): SqliteDatabase {
   };
 }
 
+/** The hottest reads, as prepared statements on the read connection: no query building on the way. */
+interface FastReads {
+  readonly volume: Sqlite.Statement<[string], { doc: string }>;
+  readonly task: Sqlite.Statement<[string], { doc: string }>;
+  readonly index: Sqlite.Statement<[], { value: number }>;
+}
+
 export class SqliteStore extends SqlStore {
   readonly exclusive = true;
 
-  private constructor(db: Kysely<Database>) {
-    super(db);
+  private constructor(
+    db: Kysely<Database>,
+    readDb: Kysely<Database> | undefined,
+    private readonly fast: FastReads | undefined,
+  ) {
+    super(db, readDb);
   }
 
   /** Opens (creating if needed) the database at `file` (':memory:' for tests) and migrates it. */
@@ -48,15 +61,43 @@ export class SqliteStore extends SqlStore {
     database.pragma('synchronous = NORMAL');
     database.pragma('busy_timeout = 5000');
     const onQuery = options.onQuery;
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: withStatementCache(database) }),
-      ...(onQuery ? { log: (e: LogEvent) => onQuery(e.query.sql, e.query.parameters) } : {}),
-    });
+    const kysely = (d: Sqlite.Database): Kysely<Database> =>
+      new Kysely<Database>({
+        dialect: new SqliteDialect({ database: withStatementCache(d) }),
+        ...(onQuery ? { log: (e: LogEvent) => onQuery(e.query.sql, e.query.parameters) } : {}),
+      });
+    const db = kysely(database);
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
     if (error) {
       await db.destroy();
       throw error instanceof Error ? error : new Error('database migration failed', { cause: error });
     }
-    return new SqliteStore(db);
+    // An in-memory database has one connection only; a file gets a second one for reads.
+    if (file === ':memory:') return new SqliteStore(db, undefined, undefined);
+    const reader = new Sqlite(file, { readonly: true });
+    reader.pragma('busy_timeout = 5000');
+    const fast: FastReads = {
+      volume: reader.prepare('select doc from volumes where id = ?'),
+      task: reader.prepare('select doc from tasks where id = ?'),
+      index: reader.prepare("select value from counters where name = 'index'"),
+    };
+    return new SqliteStore(db, kysely(reader), fast);
+  }
+
+  override async getVolume(id: string): Promise<Volume | undefined> {
+    if (!this.fast) return super.getVolume(id);
+    const row = this.fast.volume.get(id);
+    return row ? (JSON.parse(row.doc) as Volume) : undefined;
+  }
+
+  override async getTask(id: string): Promise<Task | undefined> {
+    if (!this.fast) return super.getTask(id);
+    const row = this.fast.task.get(id);
+    return row ? parseTask(row.doc) : undefined;
+  }
+
+  override async latestIndex(): Promise<number> {
+    if (!this.fast) return super.latestIndex();
+    return Number(this.fast.index.get()?.value ?? 0);
   }
 }
