@@ -1,7 +1,8 @@
 // Tokens and policies: bootstrap, management, and turning a secret into an
 // Identity. Secrets are random (256 bits), shown once, and stored as sha256.
 
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { newId } from './ids.js';
 import { ANONYMOUS_ALL, CAPABILITIES, type AclToken, type Capability, type Identity, type Policy, type PolicyRule } from '../domain/acl.js';
 import { InvalidInputError, UnauthenticatedError } from '../domain/errors.js';
 import { checkName } from '../domain/validation.js';
@@ -54,7 +55,7 @@ export class AclService {
 
   private async issue(tx: Parameters<Parameters<Store['transact']>[0]>[0], fields: { name: string; policies: readonly string[]; management: boolean }): Promise<IssuedToken> {
     const secretId = randomBytes(32).toString('base64url');
-    const token: AclToken = { id: randomUUID(), name: fields.name, policies: [...fields.policies], management: fields.management, createdAt: new Date().toISOString() };
+    const token: AclToken = { id: newId(), name: fields.name, policies: [...fields.policies], management: fields.management, createdAt: new Date().toISOString() };
     await tx.insertToken(token, hashSecret(secretId));
     return { token, secretId };
   }

@@ -2,7 +2,7 @@
 // The attachment record is written before the driver publishes, so an
 // interrupted attach or detach is resumed, never forgotten.
 
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import { checkAttachmentAllowed, effectiveAccessMode } from '../domain/access-modes.js';
 import { errorMessage, InvalidInputError, InvalidStateError, NotFoundError } from '../domain/errors.js';
 import { ATTACHMENT_TRANSITIONS, decideVolume } from '../domain/states.js';
@@ -38,7 +38,7 @@ export async function attachVolume(ctx: EngineContext, volumeId: string, input: 
     const instance = input.instance ?? input.node;
     checkAttachmentAllowed(volume, existing, { node: input.node, instance, mode, accessMode: access.accessMode });
     const attachment = await tx.insertAttachment({
-      id: randomUUID(),
+      id: newId(),
       volumeId,
       namespace: volume.namespace,
       instance,

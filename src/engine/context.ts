@@ -1,7 +1,7 @@
 // What every engine module shares: the store, the pools, the image store, and
 // the way to queue a task in the same transaction as the status it reserves.
 
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import { InvalidStateError, NotFoundError } from '../domain/errors.js';
 import { resolveOutcome, VOLUME_TRANSITIONS, type VolumeAction } from '../domain/states.js';
 import type { Quota, Snapshot, Task, Volume } from '../domain/types.js';
@@ -56,7 +56,7 @@ export async function enqueue(ctx: EngineContext, tx: StoreTx, spec: TaskSpec): 
     claim = undefined;
   }
   const task = await tx.insertTask({
-    id: randomUUID(),
+    id: newId(),
     operation: spec.operation,
     namespace: spec.namespace,
     state: claim ? 'running' : 'queued',

@@ -1,7 +1,7 @@
 // Images: a volume's bytes uploaded to the local image store, images uploaded
 // as raw bytes, and volumes reimaged from them.
 
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import type { Readable } from 'node:stream';
 import { InvalidInputError, InvalidStateError, NotFoundError, UnsupportedError } from '../domain/errors.js';
 import { decideVolume } from '../domain/states.js';
@@ -30,7 +30,7 @@ export async function uploadVolumeToImage(ctx: EngineContext, volumeId: string, 
     requireBlock(volume, 'upload to image');
     ctx.pools.require(volume.poolId, 'streams', 'reading volume bytes');
     const image = await tx.insertImage({
-      id: randomUUID(),
+      id: newId(),
       name,
       namespace: volume.namespace,
       status: 'saving',
@@ -67,7 +67,7 @@ export async function createImageFromBytes(ctx: EngineContext, input: { name: st
   const name = checkName(input.name);
   const namespace = checkNamespace(input.namespace ?? 'default');
   const image = await ctx.store.transact((tx) =>
-    tx.insertImage({ id: randomUUID(), name, namespace, status: 'saving', sizeBytes: 0, checksum: null, diskFormat: 'raw', containerFormat: 'bare', sourceVolumeId: null }),
+    tx.insertImage({ id: newId(), name, namespace, status: 'saving', sizeBytes: 0, checksum: null, diskFormat: 'raw', containerFormat: 'bare', sourceVolumeId: null }),
   );
   try {
     const stored = await ctx.images.write(image.id, data, MAX_IMAGE_BYTES);

@@ -1,7 +1,7 @@
 // Adopting storage volumed did not make (Cinder manage existing), and listing
 // what a pool holds that could be adopted.
 
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import { ConflictError, InvalidInputError } from '../domain/errors.js';
 import { decideVolume } from '../domain/states.js';
 import { GiB, roundUpToGiB, type ManageableObject, type Volume, type VolumeKind } from '../domain/types.js';
@@ -36,7 +36,7 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
   const pool = await ctx.store.getPool(input.pool);
   if (!pool) throw new InvalidInputError(`no such pool: ${input.pool}`, 'pool');
   const driver = ctx.pools.require(pool.id, 'manage', 'manage existing');
-  const id = randomUUID();
+  const id = newId();
   // The driver checks the reference (inside the pool, no links, right kind) before anything is written.
   const found = await driver.manageExisting(id, input.reference, kind);
   const sizeBytes = input.roundToGiB ? Math.max(1, roundUpToGiB(found.sizeBytes)) * GiB : Math.max(found.sizeBytes, 1);

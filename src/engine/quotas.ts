@@ -21,6 +21,9 @@ export async function checkQuota(
   defaults: Omit<Quota, 'namespace'> = UNLIMITED,
 ): Promise<void> {
   const quota = (await tx.getQuota(namespace)) ?? { namespace, ...defaults };
+  const limited = (delta.volumes && quota.volumes >= 0) || (delta.bytes && quota.gigabytes >= 0) || (delta.snapshots && quota.snapshots >= 0);
+  // Nothing asked for is limited: no need to read the usage.
+  if (!limited) return;
   const usage = await tx.usage(namespace);
   if (delta.volumes && quota.volumes >= 0 && usage.volumes + delta.volumes > quota.volumes) {
     throw new QuotaExceededError(namespace, 'volumes', quota.volumes, delta.volumes, usage.volumes);

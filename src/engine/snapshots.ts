@@ -1,7 +1,7 @@
 // Snapshots: create, delete, update, and adopting or releasing existing ones.
 // Snapshot tasks lock their volume, so they queue behind work on it.
 
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import { ConflictError, InvalidStateError } from '../domain/errors.js';
 import { decideSnapshot } from '../domain/states.js';
 import type { Snapshot } from '../domain/types.js';
@@ -31,7 +31,7 @@ export interface ManageSnapshotInput {
 
 function newSnapshotRecord(volumeId: string, namespace: string, fields: { name: string; description?: string | undefined; labels: Record<string, string> }) {
   return {
-    id: randomUUID(),
+    id: newId(),
     volumeId,
     namespace,
     name: fields.name,

@@ -1,6 +1,6 @@
 // Volume types (Cinder volume type = CNS storage policy): name, extra specs.
 
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import { InvalidStateError, NotFoundError } from '../domain/errors.js';
 import type { VolumeType } from '../domain/types.js';
 import { checkLabels, checkName } from '../domain/validation.js';
@@ -18,7 +18,7 @@ export const typesApi = {
     const name = checkName(input.name);
     const extraSpecs = checkLabels(input.extraSpecs, 'extraSpecs');
     return ctx.store.transact((tx) =>
-      tx.insertType({ id: randomUUID(), name, description: input.description ?? '', isPublic: input.isPublic ?? true, extraSpecs }),
+      tx.insertType({ id: newId(), name, description: input.description ?? '', isPublic: input.isPublic ?? true, extraSpecs }),
     );
   },
 

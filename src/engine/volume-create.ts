@@ -2,7 +2,7 @@
 // image. The request reserves the record (creating/downloading) and a task in
 // one transaction; the task asks the driver and commits the outcome.
 
-import { randomUUID } from 'node:crypto';
+import { newId } from './ids.js';
 import { InvalidInputError, InvalidStateError } from '../domain/errors.js';
 import { typeKind, typeWantsMultiattach } from '../domain/placement.js';
 import { decideVolume, type VolumeAction } from '../domain/states.js';
@@ -103,7 +103,7 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
     throw new InvalidInputError(`a copy is made in its source's pool ${placement.poolId}; migrate it afterwards`, 'pool');
   }
   if (sizeBytes < placement.minSize) throw new InvalidInputError(`must be at least the source's size, ${placement.minSize} bytes`, 'sizeBytes');
-  const id = randomUUID();
+  const id = newId();
   const decision = decideVolume(placement.action, id, null);
   return ctx.store.transact(async (tx) => {
     await checkQuota(tx, namespace, { volumes: 1, bytes: sizeBytes }, ctx.quotaDefaults);

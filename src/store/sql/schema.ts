@@ -324,6 +324,12 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0003_drop_single_task_lock_index': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Locks live in task_locks since 0002; this index only cost a page write per task change.
+      await db.schema.dropIndex('tasks_lock').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -60,6 +60,9 @@ export class SqliteStore extends SqlStore {
     // WAL + NORMAL survives a killed process; only a power cut may lose the last commits.
     database.pragma('synchronous = NORMAL');
     database.pragma('busy_timeout = 5000');
+    // Each transaction of a commit group runs in a savepoint, whose undo pages
+    // would otherwise go to a temp file: a write syscall per page changed.
+    database.pragma('temp_store = MEMORY');
     const onQuery = options.onQuery;
     const kysely = (d: Sqlite.Database): Kysely<Database> =>
       new Kysely<Database>({
