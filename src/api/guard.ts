@@ -20,6 +20,8 @@ export interface AccessRule {
   readonly resourceId?: (req: FastifyRequest) => unknown;
   /** Where the namespace of a create or list comes from (default namespace: `default`). */
   readonly namespaceFrom?: 'body' | 'query' | 'params';
+  /** The field of `namespaceFrom` that names the namespace (default `namespace`; Cinder's URLs: `project_id`). */
+  readonly namespaceParam?: string;
   /** A list: without a namespace it shows every namespace the caller may list. */
   readonly list?: boolean;
   /** Source references in the body (snapshotId, volumeId, imageId) must be readable. */
@@ -114,8 +116,9 @@ export function installGuard(app: FastifyInstance, volumed: Volumed, publicPrefi
       if (ns !== undefined) checkResource(identity, need, ns, rule.resource, resourceId);
     }
     if (rule.namespaceFrom) {
-      const from = (rule.namespaceFrom === 'body' ? req.body : rule.namespaceFrom === 'query' ? req.query : req.params) as { namespace?: unknown } | undefined;
-      const ns = typeof from?.namespace === 'string' ? from.namespace : undefined;
+      const from = (rule.namespaceFrom === 'body' ? req.body : rule.namespaceFrom === 'query' ? req.query : req.params) as Record<string, unknown> | undefined;
+      const named = from?.[rule.namespaceParam ?? 'namespace'];
+      const ns = typeof named === 'string' ? named : undefined;
       if (rule.list && ns === undefined) {
         const visible = visibleNamespaces(identity, need, await volumed.engine.listNamespaces());
         req.visible = visible === 'all' ? undefined : visible;

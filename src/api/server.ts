@@ -11,6 +11,7 @@ import { handleError } from './errors.js';
 import { installGuard } from './guard.js';
 import { installAuditLog, installRateLimit, type RateLimitOptions } from './hardening.js';
 import { installMetrics } from './metrics.js';
+import { cinderRoutes } from './cinder/index.js';
 import { aclRoutes } from './v1/acl.js';
 import { attachmentRoutes } from './v1/attachments.js';
 import type { App } from './v1/context.js';
@@ -94,5 +95,6 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
     },
     { prefix: '/api/v1' },
   );
+  await cinderRoutes(app, volumed);
   return app;
 }

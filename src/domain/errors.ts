@@ -40,12 +40,17 @@ export class NotFoundError extends VolumedError {
 export class InvalidStateError extends VolumedError {
   readonly code = 'invalid_state';
   readonly currentStatus: string;
-  constructor(resource: ResourceRef, action: string, currentStatus: string, detail?: string) {
+  readonly action: string;
+  /** The statuses the action is allowed from, when a status list decides (surfaces phrase their own messages from it). */
+  readonly allowed: readonly string[] | undefined;
+  constructor(resource: ResourceRef, action: string, currentStatus: string, detail?: string, allowed?: readonly string[]) {
     super(
       `cannot ${action}: ${resource.type} ${resource.id} has status ${currentStatus}` + (detail ? ` (${detail})` : ''),
       resource,
     );
     this.currentStatus = currentStatus;
+    this.action = action;
+    this.allowed = allowed;
   }
 }
 

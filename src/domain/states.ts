@@ -128,7 +128,7 @@ export function decideVolume(
   }
   if (!isAllowedFrom(action, current)) {
     const allowed = transition.from === 'new' ? 'a new volume' : transition.from === 'any' ? 'any status' : transition.from.join(', ');
-    throw new InvalidStateError({ type: 'volume', id: volumeId }, `${actionLabel(action)} volume`, current ?? 'existing', `allowed from ${allowed}`);
+    throw new InvalidStateError({ type: 'volume', id: volumeId }, `${actionLabel(action)} volume`, current ?? 'existing', `allowed from ${allowed}`, Array.isArray(transition.from) ? transition.from : undefined);
   }
   let next: VolumeStatus | null = transition.working;
   if (next === null && transition.success.to === 'status') next = transition.success.status;
@@ -246,7 +246,7 @@ export function decideSnapshot(action: SnapshotAction, snapshotId: string, curre
   const ok = t.from === 'new' ? current === null : current !== null && (t.from === 'any' || t.from.includes(current));
   if (!ok) {
     const allowed = t.from === 'new' ? 'a new snapshot' : t.from === 'any' ? 'any status' : t.from.join(', ');
-    throw new InvalidStateError({ type: 'snapshot', id: snapshotId }, `${action} snapshot`, current ?? 'existing', `allowed from ${allowed}`);
+    throw new InvalidStateError({ type: 'snapshot', id: snapshotId }, `${action} snapshot`, current ?? 'existing', `allowed from ${allowed}`, Array.isArray(t.from) ? t.from : undefined);
   }
   return t;
 }

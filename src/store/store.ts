@@ -60,6 +60,8 @@ export interface VolumeQuery {
   readonly poolId?: string;
   readonly typeId?: string;
   readonly namePrefix?: string;
+  /** Exactly this name. */
+  readonly name?: string;
   /** Every pair must match. */
   readonly labels?: Readonly<Record<string, string>>;
   readonly createdAfter?: string;
@@ -68,6 +70,10 @@ export interface VolumeQuery {
   readonly direction?: SortDirection;
   readonly limit?: number;
   readonly cursor?: string;
+  /** Start after this volume in the chosen order (a marker, as Cinder's); it must match the filters' namespace. */
+  readonly afterId?: string;
+  /** Skip this many rows first. */
+  readonly offset?: number;
 }
 
 export interface SnapshotQuery {

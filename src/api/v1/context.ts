@@ -1,15 +1,13 @@
 // What the v1 routes share: the typed Fastify instance, blocking reads, and
 // the shape of an accepted (asynchronous) request.
 
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
 import type { Task } from '../../domain/types.js';
 import type { ChangeFilter } from '../../store/changes.js';
 import { MAX_WAIT_MS, parseDuration } from '../durations.js';
 
-export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type { App } from '../app.js';
 
 export const INDEX_HEADER = 'X-Volumed-Index';
 const DEFAULT_BLOCK_MS = 60_000;

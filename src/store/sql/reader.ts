@@ -1,6 +1,7 @@
 // Reads shared by the SQL stores. Each record's JSON `doc` is the whole value;
 // the columns beside it exist for filters, sorting and indexes.
 
+import { InvalidInputError } from '../../domain/errors.js';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { AclToken, Policy } from '../../domain/acl.js';
 import type {
@@ -71,12 +72,26 @@ export class SqlReader implements StoreReader {
     for (const [key, value] of Object.entries(q.labels ?? {})) {
       query = query.where('id', 'in', this.db.selectFrom('volume_labels').select('volume_id').where('key', '=', key).where('value', '=', value));
     }
+    if (q.name !== undefined) query = query.where('name', '=', q.name);
+    const op = direction === 'asc' ? '>' : '<';
     if (q.cursor !== undefined) {
       const pos = decodeCursor(q.cursor, sort, direction);
-      const op = direction === 'asc' ? '>' : '<';
       query = query.where((eb) => eb(eb.refTuple(column, 'id'), op, eb.tuple(pos.value, pos.id)));
     }
-    const rows = await query.orderBy(column, direction).orderBy('id', direction).limit(limit + 1).execute();
+    if (q.afterId !== undefined) {
+      const marker = await this.db.selectFrom('volumes').select(['id', 'namespace', 'created_at', 'name', 'size_bytes']).where('id', '=', q.afterId).executeTakeFirst();
+      const visible = marker && (q.namespace === undefined || marker.namespace === q.namespace) && (q.namespaces === undefined || q.namespaces.includes(marker.namespace));
+      if (!marker || !visible) throw new InvalidInputError(`marker ${q.afterId} not found`, 'marker');
+      const value = sort === 'createdAt' ? Number(marker.created_at) : sort === 'name' ? marker.name : Number(marker.size_bytes);
+      query = query.where((eb) => eb(eb.refTuple(column, 'id'), op, eb.tuple(value, marker.id)));
+    }
+    if (q.offset !== undefined && (!Number.isInteger(q.offset) || q.offset < 0)) throw new InvalidInputError('must be a whole number, 0 or more', 'offset');
+    const rows = await query
+      .orderBy(column, direction)
+      .orderBy('id', direction)
+      .limit(limit + 1)
+      .$if(q.offset !== undefined && q.offset > 0, (qb) => qb.offset(q.offset ?? 0))
+      .execute();
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     const nextCursor =

@@ -1,0 +1,76 @@
+// What the Cinder routes share: the caller (project and admin flag, from the
+// URL and the token), the request's microversion, and links.
+
+import type { FastifyRequest } from 'fastify';
+import { allows } from '../../domain/acl.js';
+import { InvalidInputError, NotFoundError, UnauthenticatedError } from '../../domain/errors.js';
+import type { Volumed } from '../../app/open.js';
+import { tokenOf } from '../guard.js';
+import { atLeast, type Microversion } from './microversions.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The Cinder microversion of this request (3.0 when not asked for). */
+    cinderVersion: Microversion;
+  }
+}
+
+export interface Caller {
+  /** The project of the URL (or of the token, on 3.67+ URLs without one): a volumed namespace. */
+  readonly project: string;
+  readonly admin: boolean;
+}
+
+/**
+ * The caller of a /v3 request. With access control off, Cinder's `noauth`
+ * convention: the token is `user:project` (or absent), the context is admin,
+ * and a token naming another project than the URL is refused.
+ */
+export function callerOf(volumed: Volumed, req: FastifyRequest): Caller {
+  const params = req.params as { project_id?: string };
+  const token = tokenOf(req);
+  if (!volumed.acl.enabled) {
+    const tokenProject = token?.includes(':') ? token.slice(token.indexOf(':') + 1) : undefined;
+    const project = params.project_id ?? tokenProject ?? 'default';
+    if (params.project_id !== undefined && tokenProject !== undefined && tokenProject !== '' && tokenProject !== params.project_id) {
+      throw new UnauthenticatedError(`the token's project ${tokenProject} is not the project of the URL, ${params.project_id}`);
+    }
+    return { project, admin: true };
+  }
+  const project = params.project_id ?? 'default';
+  return { project, admin: allows(req.identity, 'admin', project) };
+}
+
+/** Routes without a project id in the URL exist from 3.67. */
+export function requireProjectInUrlBefore367(req: FastifyRequest): void {
+  const params = req.params as { project_id?: string };
+  if (params.project_id === undefined && !atLeast(req.cinderVersion, '3.67')) throw new NotFoundError('resource', req.url.split('?')[0] ?? '');
+}
+
+/** The base of this request's links: scheme, host and /v3/{project}. */
+export function linkBase(req: FastifyRequest, project: string): { versioned: string; bookmark: string } {
+  const host = `${req.protocol}://${req.headers.host ?? 'localhost'}`;
+  return { versioned: `${host}/v3/${project}`, bookmark: `${host}/${project}` };
+}
+
+export function selfLinks(req: FastifyRequest, project: string, collection: string, id: string): { href: string; rel: string }[] {
+  const base = linkBase(req, project);
+  return [
+    { href: `${base.versioned}/${collection}/${id}`, rel: 'self' },
+    { href: `${base.bookmark}/${collection}/${id}`, rel: 'bookmark' },
+  ];
+}
+
+/** Cinder sizes are whole GiB. */
+export const GIB = 1024 ** 3;
+export function toGiB(bytes: number): number {
+  return Math.ceil(bytes / GIB);
+}
+
+/** Cinder's booleans in query strings: true/false, 1/0, yes/no, on/off, t/f. */
+export function parseBool(value: unknown, field: string): boolean {
+  const v = String(value).toLowerCase();
+  if (['1', 't', 'true', 'on', 'y', 'yes'].includes(v)) return true;
+  if (['0', 'f', 'false', 'off', 'n', 'no'].includes(v)) return false;
+  throw new InvalidInputError(`Unrecognized value '${String(value)}', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'`, field);
+}

@@ -1,0 +1,89 @@
+// The Cinder Block Storage v3 surface: `GET /` (versions), `/v3/` and every
+// resource under `/v3/{project_id}/...` — and without the project id from
+// microversion 3.67. Routes call only the engine; errors become Cinder
+// faults in errors.ts.
+
+import { randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Volumed } from '../../app/open.js';
+import { NotFoundError } from '../../domain/errors.js';
+import type { App } from '../app.js';
+import { fault, handleCinderError } from './errors.js';
+import { atLeast, format, MAX_VERSION, MIN_VERSION, negotiate, VERSION_HEADER, type Microversion } from './microversions.js';
+import { volumeRoutes } from './volumes.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The first Cinder microversion that has this route (404 before it, as Cinder). */
+    minVersion?: string;
+  }
+}
+
+/** When this API's version document says it was last updated. */
+const UPDATED = '2023-09-06T00:00:00Z';
+
+function versionDoc(req: FastifyRequest): Record<string, unknown> {
+  const host = `${req.protocol}://${req.headers.host ?? 'localhost'}`;
+  return {
+    id: 'v3.0',
+    status: 'CURRENT',
+    version: MAX_VERSION,
+    min_version: MIN_VERSION,
+    updated: UPDATED,
+    links: [
+      { href: 'https://docs.openstack.org/', type: 'text/html', rel: 'describedby' },
+      { href: `${host}/v3/`, rel: 'self' },
+    ],
+    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.volume+json;version=3' }],
+  };
+}
+
+/** Everything a v3 scope registers: once under `/:project_id`, once without. */
+function resourceRoutes(app: App, volumed: Volumed): void {
+  volumeRoutes(app, volumed);
+}
+
+export async function cinderRoutes(app: App, volumed: Volumed): Promise<void> {
+  app.get('/', { config: { access: { public: true } }, schema: { hide: true } }, async (req, reply) => {
+    void reply.header('x-openstack-request-id', `req-${randomUUID()}`);
+    return reply.status(300).send({ versions: [versionDoc(req)] });
+  });
+
+  await app.register(
+    async (scope) => {
+      const v3 = scope as unknown as App;
+      v3.setErrorHandler(handleCinderError);
+      // The native API's OpenAPI document describes /api/v1 only.
+      v3.addHook('onRoute', (route) => {
+        route.schema = { ...(route.schema ?? {}), hide: true };
+      });
+      v3.setNotFoundHandler(async (_req, reply) => {
+        const { status, body } = fault(404, 'The resource could not be found.');
+        return reply.status(status).send(body);
+      });
+      v3.decorateRequest('cinderVersion', null as unknown as Microversion);
+      v3.addHook('onRequest', async (req, reply) => {
+        void reply.header('x-openstack-request-id', `req-${randomUUID()}`);
+        void reply.header('Vary', VERSION_HEADER);
+        req.cinderVersion = negotiate(req.headers['openstack-api-version']);
+        void reply.header(VERSION_HEADER, `volume ${format(req.cinderVersion)}`);
+        const min = req.routeOptions.config.minVersion;
+        if (min !== undefined && !atLeast(req.cinderVersion, min)) throw new NotFoundError('resource', req.url.split('?')[0] ?? '');
+      });
+
+      v3.get('/', { config: { access: { public: true } }, schema: { hide: true } }, async (req) => ({ versions: [versionDoc(req)] }));
+      await v3.register(async (s) => resourceRoutes(s as unknown as App, volumed), { prefix: '/:project_id' });
+      await v3.register(
+        async (s) => {
+          const bare = s as unknown as App;
+          bare.addHook('onRequest', async (req) => {
+            if (!atLeast(req.cinderVersion, '3.67')) throw new NotFoundError('resource', req.url.split('?')[0] ?? '');
+          });
+          resourceRoutes(bare, volumed);
+        },
+        { prefix: '' },
+      );
+    },
+    { prefix: '/v3' },
+  );
+}
