@@ -4,7 +4,7 @@
 
 import type { Readable } from 'node:stream';
 import { InvalidInputError, NotFoundError } from '../domain/errors.js';
-import type { Attachment, EventTopic, Image, ManageableObject, Pool, Quota, Snapshot, Task, Volume, VolumedEvent, VolumeType } from '../domain/types.js';
+import type { Attachment, EventTopic, Image, ManageableObject, Pool, Quota, Snapshot, SnapshotStatus, Task, Volume, VolumedEvent, VolumeType } from '../domain/types.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { ChangeFilter, Watcher } from '../store/changes.js';
@@ -23,6 +23,7 @@ import {
   deleteSnapshot,
   manageSnapshot,
   snapshotHandlers,
+  resetSnapshotStatus,
   unmanageSnapshot,
   updateSnapshot,
   type CreateSnapshotInput,
@@ -162,6 +163,7 @@ export class Engine {
   updateSnapshot = (id: string, patch: { name?: string; description?: string; labels?: Record<string, string> }): Promise<Snapshot> => updateSnapshot(this.ctx, id, patch);
   manageSnapshot = (input: ManageSnapshotInput): Promise<Accepted<Snapshot>> => manageSnapshot(this.ctx, input);
   unmanageSnapshot = (id: string): Promise<Accepted<Snapshot>> => unmanageSnapshot(this.ctx, id);
+  resetSnapshotStatus = (id: string, status: SnapshotStatus): Promise<Snapshot> => resetSnapshotStatus(this.ctx, id, status);
 
   // ---- images ----
   uploadVolumeToImage = (id: string, input: { imageName: string }): Promise<UploadAccepted> => uploadVolumeToImage(this.ctx, id, input);
@@ -180,6 +182,8 @@ export class Engine {
   deleteType = (id: string): Promise<void> => typesApi.remove(this.ctx, id);
 
   // ---- quotas ----
+  /** The limits of a namespace that has no quota of its own. */
+  quotaDefaults = (): Omit<Quota, 'namespace'> => ({ ...this.ctx.quotaDefaults });
   setQuota = async (quota: Quota): Promise<Quota> => {
     for (const key of ['volumes', 'gigabytes', 'snapshots'] as const) {
       if (!Number.isInteger(quota[key]) || quota[key] < -1) throw new InvalidInputError('must be a whole number, or -1 for unlimited', key);

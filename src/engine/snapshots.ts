@@ -2,9 +2,9 @@
 // Snapshot tasks lock their volume, so they queue behind work on it.
 
 import { newId } from './ids.js';
-import { ConflictError, InvalidStateError } from '../domain/errors.js';
-import { decideSnapshot } from '../domain/states.js';
-import type { Snapshot } from '../domain/types.js';
+import { ConflictError, InvalidInputError, InvalidStateError } from '../domain/errors.js';
+import { decideSnapshot, WORKING_SNAPSHOT_STATUSES } from '../domain/states.js';
+import { SNAPSHOT_STATUSES, type Snapshot, type SnapshotStatus } from '../domain/types.js';
 import { checkLabels, checkName } from '../domain/validation.js';
 import type { StoreTx } from '../store/store.js';
 import { enqueue, mustGetSnapshot, mustGetVolume, type Accepted, type EngineContext } from './context.js';
@@ -92,6 +92,24 @@ export async function updateSnapshot(ctx: EngineContext, id: string, patch: { na
   return ctx.store.transact(async (tx) => {
     const snap = await mustGetSnapshot(tx, id);
     return tx.updateSnapshot(id, fields, { modifyIndex: snap.modifyIndex });
+  });
+}
+
+/**
+ * Admin: set a snapshot's status (Cinder's os-reset_status). Only to a resting
+ * status, and not while a task works on the snapshot: a working status
+ * without its task would never end.
+ */
+export async function resetSnapshotStatus(ctx: EngineContext, id: string, status: SnapshotStatus): Promise<Snapshot> {
+  if (!SNAPSHOT_STATUSES.includes(status) || WORKING_SNAPSHOT_STATUSES.includes(status)) {
+    throw new InvalidInputError(`must be one of ${SNAPSHOT_STATUSES.filter((s) => !WORKING_SNAPSHOT_STATUSES.includes(s)).join(', ')}`, 'status');
+  }
+  return ctx.store.transact(async (tx) => {
+    const snap = await mustGetSnapshot(tx, id);
+    decideSnapshot('resetStatus', id, snap.status);
+    const live = await tx.liveTasksFor(id);
+    if (live.length) throw new ConflictError(`task ${live[0]?.id ?? ''} is working on snapshot ${id}; wait for it to end`, { type: 'snapshot', id });
+    return tx.updateSnapshot(id, { status, readyToUse: status === 'available' }, { modifyIndex: snap.modifyIndex });
   });
 }
 

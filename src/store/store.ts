@@ -83,6 +83,8 @@ export interface SnapshotQuery {
   readonly status?: readonly SnapshotStatus[];
   readonly limit?: number;
   readonly cursor?: string;
+  /** Start after this snapshot (a marker, as Cinder's). */
+  readonly afterId?: string;
 }
 
 export interface TaskQuery {

@@ -10,6 +10,12 @@ import { NotFoundError } from '../../domain/errors.js';
 import type { App } from '../app.js';
 import { fault, handleCinderError } from './errors.js';
 import { atLeast, format, MAX_VERSION, MIN_VERSION, negotiate, VERSION_HEADER, type Microversion } from './microversions.js';
+import { volumeActionRoutes } from './actions.js';
+import { messageRoutes } from './messages.js';
+import { quotaRoutes } from './quotas.js';
+import { serviceRoutes } from './services.js';
+import { snapshotRoutes } from './snapshots.js';
+import { typeRoutes } from './types.js';
 import { volumeRoutes } from './volumes.js';
 
 declare module 'fastify' {
@@ -41,6 +47,12 @@ function versionDoc(req: FastifyRequest): Record<string, unknown> {
 /** Everything a v3 scope registers: once under `/:project_id`, once without. */
 function resourceRoutes(app: App, volumed: Volumed): void {
   volumeRoutes(app, volumed);
+  volumeActionRoutes(app, volumed);
+  snapshotRoutes(app, volumed);
+  typeRoutes(app, volumed);
+  quotaRoutes(app, volumed);
+  serviceRoutes(app, volumed);
+  messageRoutes(app, volumed);
 }
 
 export async function cinderRoutes(app: App, volumed: Volumed): Promise<void> {

@@ -158,7 +158,8 @@ export const ExtraSpecsBody = Type.Object({ extra_specs: Metadata }, strict);
 
 export const QuotaSetBody = Type.Object(
   {
-    quota_set: Type.Record(Type.String(), Type.Union([Type.Integer({ minimum: -1 }), Type.String({ pattern: '^-?[0-9]+$' }), Type.Boolean(), Type.Null()])),
+    // Values are checked per key (tenant_id is a string, limits are integers).
+    quota_set: Type.Record(Type.String(), Type.Union([Type.Integer(), Type.String(), Type.Boolean(), Type.Null()])),
   },
   strict,
 );

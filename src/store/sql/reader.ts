@@ -132,8 +132,13 @@ export class SqlReader implements StoreReader {
     return parseDoc<Snapshot>(await this.db.selectFrom('snapshots').select('doc').where('id', '=', id).executeTakeFirst());
   }
 
-  listSnapshots(q: SnapshotQuery): Promise<ListPage<Snapshot>> {
+  async listSnapshots(q: SnapshotQuery): Promise<ListPage<Snapshot>> {
     let query = this.db.selectFrom('snapshots').select(['doc', 'id', 'created_at']);
+    if (q.afterId !== undefined) {
+      const marker = await this.db.selectFrom('snapshots').select(['id', 'namespace', 'created_at']).where('id', '=', q.afterId).executeTakeFirst();
+      if (!marker || (q.namespace !== undefined && marker.namespace !== q.namespace)) throw new InvalidInputError(`marker ${q.afterId} not found`, 'marker');
+      query = query.where(sql<boolean>`(created_at, id) > (${marker.created_at}, ${marker.id})`);
+    }
     if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
     if (q.namespaces !== undefined) query = q.namespaces.length ? query.where('namespace', 'in', [...q.namespaces]) : query.where(sql<boolean>`1 = 0`);
     if (q.volumeId !== undefined) query = query.where('volume_id', '=', q.volumeId);

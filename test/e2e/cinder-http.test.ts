@@ -1,0 +1,174 @@
+// The Cinder v3 surface over HTTP: versions, microversion negotiation, fault
+// bodies, paging links, projects, metadata and refusals from the wrong status.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from './harness.js';
+
+type Json = Record<string, unknown>;
+const V = (version: string): Record<string, string> => ({ 'OpenStack-API-Version': `volume ${version}` });
+const TOKEN = (project: string): Record<string, string> => ({ 'X-Auth-Token': `alice:${project}` });
+
+describe('Cinder v3 over HTTP', () => {
+  let s: RunningServer;
+  beforeAll(async () => {
+    s = await startServer({ config: 'pools:\n  - id: local\n    driver: file\n  - id: fast\n    driver: file\n' });
+  });
+  afterAll(async () => {
+    await s.stop();
+  });
+
+  async function settle(project: string, id: string, want: string): Promise<Json> {
+    for (let i = 0; i < 200; i++) {
+      const r = await s.api<{ volume: Json }>('GET', `/v3/${project}/volumes/${id}`);
+      if (r.body.volume.status === want) return r.body.volume;
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    throw new Error(`volume ${id} never reached ${want}`);
+  }
+  async function create(project: string, name: string, extra: Json = {}): Promise<Json> {
+    const r = await s.api<{ volume: Json }>('POST', `/v3/${project}/volumes`, { volume: { size: 1, name, ...extra } });
+    expect(r.status).toBe(202);
+    return settle(project, String(r.body.volume.id), 'available');
+  }
+
+  it('serves the versions document with 300 and the v3 document', async () => {
+    const root = await s.api<{ versions: Json[] }>('GET', '/');
+    expect(root.status).toBe(300);
+    expect(root.headers.get('x-openstack-request-id')).toMatch(/^req-[0-9a-f-]{36}$/);
+    const v = root.body.versions[0] ?? {};
+    expect(v).toMatchObject({ id: 'v3.0', status: 'CURRENT', version: '3.71', min_version: '3.0' });
+    expect(v['media-types']).toEqual([{ base: 'application/json', type: 'application/vnd.openstack.volume+json;version=3' }]);
+    expect(JSON.stringify(v.links)).toContain(`${s.url}/v3/`);
+    const v3 = await s.api<{ versions: Json[] }>('GET', '/v3/');
+    expect(v3.status).toBe(200);
+    expect(v3.body.versions[0]?.version).toBe('3.71');
+  });
+
+  it('negotiates microversions: default 3.0, latest, out of range 406, malformed 400', async () => {
+    const plain = await s.api('GET', '/v3/p1/volumes');
+    expect(plain.headers.get('openstack-api-version')).toBe('volume 3.0');
+    expect(plain.headers.get('vary')).toContain('OpenStack-API-Version');
+    expect((await s.api('GET', '/v3/p1/volumes', undefined, V('3.50'))).headers.get('openstack-api-version')).toBe('volume 3.50');
+    expect((await s.api('GET', '/v3/p1/volumes', undefined, V('latest'))).headers.get('openstack-api-version')).toBe('volume 3.71');
+    const high = await s.api<Json>('GET', '/v3/p1/volumes', undefined, V('3.72'));
+    expect(high.status).toBe(406);
+    expect(JSON.stringify(high.body)).toContain('Version 3.72 is not supported by the API. Minimum is 3.0 and maximum is 3.71.');
+    const bad = await s.api<{ badRequest: { code: number; message: string } }>('GET', '/v3/p1/volumes', undefined, V('3.x'));
+    expect(bad.status).toBe(400);
+    expect(bad.body.badRequest.message).toContain('API Version String 3.x is of invalid format');
+  });
+
+  it('adds fields where the microversion adds them', async () => {
+    const vol = await create('p-fields', 'gated');
+    const at = async (version: string): Promise<Json> => (await s.api<{ volume: Json }>('GET', `/v3/p-fields/volumes/${String(vol.id)}`, undefined, V(version))).body.volume;
+    const v30 = await at('3.0');
+    expect(v30).toMatchObject({ bootable: 'false', size: 1, 'os-vol-tenant-attr:tenant_id': 'p-fields' });
+    expect(v30['os-vol-host-attr:host']).toMatch(/^volumed@(local|fast)#(local|fast)$/);
+    expect(v30).not.toHaveProperty('group_id');
+    expect(v30).not.toHaveProperty('shared_targets');
+    expect(await at('3.48')).toHaveProperty('shared_targets', false);
+    expect(await at('3.63')).toHaveProperty('volume_type_id', null);
+    expect(await at('3.62')).not.toHaveProperty('volume_type_id');
+  });
+
+  it('serves URLs without a project id from 3.67 only', async () => {
+    await create('p-bare', 'bare-one');
+    const before = await s.api<Json>('GET', '/v3/volumes', undefined, { ...V('3.66'), ...TOKEN('p-bare') });
+    expect(before.status).toBe(404);
+    expect(before.body).toHaveProperty('itemNotFound');
+    const after = await s.api<{ volumes: Json[] }>('GET', '/v3/volumes', undefined, { ...V('3.67'), ...TOKEN('p-bare') });
+    expect(after.status).toBe(200);
+    expect(after.body.volumes.map((v) => v.name)).toEqual(['bare-one']);
+  });
+
+  it("answers Cinder's fault bodies", async () => {
+    const missing = await s.api<Json>('GET', '/v3/p1/volumes/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ itemNotFound: { code: 404, message: 'Volume nope could not be found.' } });
+    const badSize = await s.api<{ badRequest: { message: string } }>('POST', '/v3/p1/volumes', { volume: { size: 'abc' } });
+    expect(badSize.status).toBe(400);
+    expect(badSize.body.badRequest.message).toContain('volume.size');
+    const unknown = await s.api<{ badRequest: { message: string } }>('POST', '/v3/p1/volumes', { volume: { size: 1, colour: 'red' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.badRequest.message).toContain('colour: unknown field');
+    const noRoute = await s.api<Json>('GET', '/v3/p1/backups');
+    expect(noRoute.status).toBe(404);
+    expect(noRoute.body).toHaveProperty('itemNotFound');
+    const vol = await create('p1', 'acts');
+    const noAction = await s.api<{ badRequest: { message: string } }>('POST', `/v3/p1/volumes/${String(vol.id)}/action`, { 'os-fly': {} });
+    expect(noAction.status).toBe(400);
+    expect(noAction.body.badRequest.message).toContain('There is no such action: os-fly');
+    // revert exists from 3.40 only.
+    expect((await s.api<Json>('POST', `/v3/p1/volumes/${String(vol.id)}/action`, { revert: { snapshot_id: 'x' } })).status).toBe(400);
+    const wrongToken = await s.api<Json>('GET', '/v3/p1/volumes', undefined, TOKEN('p2'));
+    expect(wrongToken.status).toBe(401);
+    expect(wrongToken.headers.get('www-authenticate')).toContain('Keystone');
+  });
+
+  it('refuses actions from the wrong status with the status named', async () => {
+    const vol = await create('p-state', 'held');
+    const id = String(vol.id);
+    expect((await s.api('POST', `/v3/p-state/volumes/${id}/action`, { 'os-reserve': null })).status).toBe(202);
+    expect((await s.api<{ volume: Json }>('GET', `/v3/p-state/volumes/${id}`)).body.volume.status).toBe('reserved');
+    const extend = await s.api<{ badRequest: { message: string } }>('POST', `/v3/p-state/volumes/${id}/action`, { 'os-extend': { new_size: 2 } });
+    expect(extend.status).toBe(400);
+    expect(extend.body.badRequest.message).toBe('Invalid volume: Volume status must be available, but current status is: reserved.');
+    const del = await s.api<{ badRequest: { message: string } }>('DELETE', `/v3/p-state/volumes/${id}`);
+    expect(del.status).toBe(400);
+    expect(del.body.badRequest.message).toMatch(/^Invalid volume: Volume status must be available or error.*, but current status is: reserved\.$/);
+    expect((await s.api('POST', `/v3/p-state/volumes/${id}/action`, { 'os-unreserve': {} })).status).toBe(202);
+    const smaller = await s.api<{ badRequest: { message: string } }>('POST', `/v3/p-state/volumes/${id}/action`, { 'os-extend': { new_size: 1 } });
+    expect(smaller.body.badRequest.message).toContain('New size for extend must be greater than current size. (current: 1, extended: 1).');
+    // Nothing was half-written: the volume is as it was.
+    expect(await settle('p-state', id, 'available')).toMatchObject({ size: 1 });
+  });
+
+  it('pages with limit, marker, offset and next links, sorted as asked', async () => {
+    for (const name of ['e', 'c', 'a', 'd', 'b']) await create('p-page', name);
+    const first = await s.api<{ volumes: Json[]; volumes_links?: { href: string; rel: string }[] }>('GET', '/v3/p-page/volumes?limit=2&sort=name:asc');
+    expect(first.body.volumes.map((v) => v.name)).toEqual(['a', 'b']);
+    const next = first.body.volumes_links?.[0];
+    expect(next?.rel).toBe('next');
+    const second = await s.api<{ volumes: Json[]; volumes_links?: unknown[] }>('GET', new URL(next?.href ?? '').pathname + new URL(next?.href ?? '').search);
+    expect(second.body.volumes.map((v) => v.name)).toEqual(['c', 'd']);
+    const offset = await s.api<{ volumes: Json[] }>('GET', '/v3/p-page/volumes/detail?sort_key=name&sort_dir=desc&offset=3');
+    expect(offset.body.volumes.map((v) => v.name)).toEqual(['b', 'a']);
+    const counted = await s.api<{ count: number }>('GET', '/v3/p-page/volumes?with_count=true', undefined, V('3.45'));
+    expect(counted.body.count).toBe(5);
+    expect((await s.api('GET', '/v3/p-page/volumes?sort=colour:asc')).status).toBe(400);
+    const badMarker = await s.api<{ badRequest: { message: string } }>('GET', '/v3/p-page/volumes?marker=nope');
+    expect(badMarker.status).toBe(400);
+    expect(badMarker.body.badRequest.message).toContain('marker nope not found');
+    // Another project sees none of them.
+    expect((await s.api<{ volumes: Json[] }>('GET', '/v3/p-other/volumes')).body.volumes).toEqual([]);
+    const all = await s.api<{ volumes: Json[] }>('GET', '/v3/p-other/volumes?all_tenants=1&project_id=p-page');
+    expect(all.body.volumes).toHaveLength(5);
+  });
+
+  it('keeps metadata with Cinder semantics, and it is the native labels', async () => {
+    const vol = await create('p-meta', 'meta', { metadata: { a: '1' } });
+    const base = `/v3/p-meta/volumes/${String(vol.id)}/metadata`;
+    expect((await s.api<Json>('POST', base, { metadata: { b: '2' } })).body).toEqual({ metadata: { a: '1', b: '2' } });
+    expect((await s.api<Json>('GET', `${base}/b`)).body).toEqual({ meta: { b: '2' } });
+    expect((await s.api<Json>('PUT', `${base}/b`, { meta: { c: '3' } })).status).toBe(400);
+    expect((await s.api<Json>('PUT', `${base}/b`, { meta: { b: '3' } })).body).toEqual({ meta: { b: '3' } });
+    expect((await s.api('DELETE', `${base}/a`)).status).toBe(200);
+    expect((await s.api('DELETE', `${base}/a`)).status).toBe(404);
+    expect((await s.api<Json>('PUT', base, { metadata: { z: '9' } })).body).toEqual({ metadata: { z: '9' } });
+    const native = await s.api<{ volume: { labels: Json; namespace: string } }>('GET', `/api/v1/volumes/${String(vol.id)}`);
+    expect(native.body.volume).toMatchObject({ namespace: 'p-meta', labels: { z: '9' } });
+  });
+
+  it('answers overLimit past the quota, and counts usage', async () => {
+    expect((await s.api('PUT', '/v3/p-quota/os-quota-sets/p-quota', { quota_set: { tenant_id: 'p-quota', volumes: 1 } })).status).toBe(200);
+    await create('p-quota', 'only');
+    const over = await s.api<Json>('POST', '/v3/p-quota/volumes', { volume: { size: 1, name: 'second' } });
+    expect(over.status).toBe(413);
+    expect(over.body).toHaveProperty('overLimit');
+    const usage = await s.api<{ quota_set: { volumes: Json } }>('GET', '/v3/p-quota/os-quota-sets/p-quota?usage=True');
+    expect(usage.body.quota_set.volumes).toEqual({ limit: 1, in_use: 1, reserved: 0, allocated: 0 });
+    const bad = await s.api<{ badRequest: { message: string } }>('PUT', '/v3/p-quota/os-quota-sets/p-quota', { quota_set: { backups: 3 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.badRequest.message).toContain('Bad key(s) in quota set: backups');
+  });
+});
