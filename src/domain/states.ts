@@ -213,6 +213,10 @@ export function migrationFailure(switched: boolean): MigrationStatus {
 /** An attachment's own table: which statuses an attach or detach may take it from, and where each ends. */
 export const ATTACHMENT_TRANSITIONS = {
   attach: { from: 'new', working: 'attaching', success: 'attached', failure: 'removed' },
+  // A claim without a host; connecting it (the host is now known) starts the attach.
+  reserve: { from: 'new', working: 'reserved', success: 'reserved', failure: 'removed' },
+  connect: { from: ['reserved'], working: 'attaching', success: 'attached', failure: 'removed' },
+  release: { from: ['reserved'], working: 'reserved', success: 'removed', failure: 'reserved' },
   detach: { from: ['attached'], working: 'detaching', success: 'removed', failure: 'attached' },
   // A forced detach may overtake an attach still at work; that attach then leaves what it published to it.
   forceDetach: { from: ['attaching', 'attached', 'detaching'], working: 'detaching', success: 'removed', failure: 'attached' },

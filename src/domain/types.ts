@@ -196,7 +196,8 @@ export interface Snapshot {
   readonly updatedAt: string;
 }
 
-export type AttachmentStatus = 'attaching' | 'attached' | 'detaching' | 'error_attaching' | 'error_detaching';
+/** `reserved`: claimed for an instance whose host is not known yet (Cinder's attachment-create without a connector). */
+export type AttachmentStatus = 'reserved' | 'attaching' | 'attached' | 'detaching' | 'error_attaching' | 'error_detaching';
 
 export interface Attachment {
   readonly id: string;

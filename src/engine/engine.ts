@@ -11,6 +11,7 @@ import type { ChangeFilter, Watcher } from '../store/changes.js';
 import type { ImageQuery, ListPage, SnapshotQuery, Store, TaskQuery, Usage, VolumeQuery } from '../store/store.js';
 import { attachmentHandlers, attachVolume, detachVolume, holdVolume, type AttachAccepted, type AttachInput } from './attachments.js';
 import type { Accepted, EngineContext } from './context.js';
+import { completeAttachment, connectAttachment, releaseAttachment, reserveAttachment, type ReserveInput } from './attachment-reservations.js';
 import { mustGetSnapshot, mustGetVolume } from './context.js';
 import { createImageFromBytes, deleteImage, imageHandlers, reimageVolume, uploadVolumeToImage, type UploadAccepted } from './images.js';
 import { listManageableSnapshots, listManageableVolumes, manageHandlers, manageVolume, type ManageVolumeInput } from './manage.js';
@@ -151,6 +152,12 @@ export class Engine {
   // ---- attachments ----
   attachVolume = (id: string, input: AttachInput): Promise<AttachAccepted> => attachVolume(this.ctx, id, input);
   detachVolume = (id: string, attachmentId: string, options?: { force?: boolean }): Promise<AttachAccepted> => detachVolume(this.ctx, id, attachmentId, options);
+  reserveAttachment = (volumeId: string, input: ReserveInput): Promise<Attachment> => reserveAttachment(this.ctx, volumeId, input);
+  connectAttachment = (attachmentId: string, input: { node: string; connector?: Readonly<Record<string, unknown>>; mountpoint?: string }): Promise<AttachAccepted> => connectAttachment(this.ctx, attachmentId, input);
+  releaseAttachment = (attachmentId: string): Promise<void> => releaseAttachment(this.ctx, attachmentId);
+  completeAttachment = (attachmentId: string): Promise<Attachment> => completeAttachment(this.ctx, attachmentId);
+  /** The attachments of a namespace's volumes (every namespace when undefined), oldest first. */
+  listAttachmentsIn = (namespace: string | undefined, limit: number): Promise<readonly Attachment[]> => this.store.listAttachmentsIn(namespace, limit);
   listAttachments = async (volumeId: string): Promise<readonly Attachment[]> => {
     await mustGetVolume(this.store, volumeId);
     return this.store.listAttachments(volumeId);

@@ -33,7 +33,7 @@ export type NewImage = Omit<Image, 'createdAt' | 'updatedAt'>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type VolumePatch = Partial<Mutable<Omit<Volume, 'id' | 'namespace' | Stamped>>>;
 export type SnapshotPatch = Partial<Mutable<Omit<Snapshot, 'id' | 'volumeId' | 'namespace' | Stamped>>>;
-export type AttachmentPatch = Partial<Mutable<Pick<Attachment, 'status' | 'connectionInfo' | 'mountpoint'>>>;
+export type AttachmentPatch = Partial<Mutable<Pick<Attachment, 'status' | 'connectionInfo' | 'mountpoint' | 'node' | 'connector'>>>;
 export type TaskPatch = Partial<Mutable<Omit<Task, 'id' | 'createdAt' | 'updatedAt'>>>;
 export type ImagePatch = Partial<Mutable<Pick<Image, 'status' | 'sizeBytes' | 'checksum' | 'name'>>>;
 export type TypePatch = Partial<Mutable<Pick<VolumeType, 'name' | 'description' | 'isPublic' | 'extraSpecs'>>>;
@@ -129,6 +129,8 @@ export interface StoreReader {
   countSnapshots(volumeId: string): Promise<number>;
   getAttachment(id: string): Promise<Attachment | undefined>;
   listAttachments(volumeId: string): Promise<readonly Attachment[]>;
+  /** The attachments of the volumes of a namespace (all when undefined), oldest first. */
+  listAttachmentsIn(namespace: string | undefined, limit: number): Promise<readonly Attachment[]>;
   getTask(id: string): Promise<Task | undefined>;
   listTasks(query: TaskQuery): Promise<ListPage<Task>>;
   /** Queued tasks due now whose lock key no running task holds, oldest first. */

@@ -11,6 +11,7 @@ import type { App } from '../app.js';
 import { fault, handleCinderError } from './errors.js';
 import { atLeast, format, MAX_VERSION, MIN_VERSION, negotiate, VERSION_HEADER, type Microversion } from './microversions.js';
 import { volumeActionRoutes } from './actions.js';
+import { attachmentRoutes } from './attachments.js';
 import { messageRoutes } from './messages.js';
 import { quotaRoutes } from './quotas.js';
 import { serviceRoutes } from './services.js';
@@ -53,6 +54,7 @@ function resourceRoutes(app: App, volumed: Volumed): void {
   quotaRoutes(app, volumed);
   serviceRoutes(app, volumed);
   messageRoutes(app, volumed);
+  attachmentRoutes(app, volumed);
 }
 
 export async function cinderRoutes(app: App, volumed: Volumed): Promise<void> {

@@ -243,6 +243,13 @@ export class SqlReader implements StoreReader {
     return rows.map((r) => JSON.parse(r.doc) as Volume);
   }
 
+  async listAttachmentsIn(namespace: string | undefined, limit: number): Promise<readonly Attachment[]> {
+    let query = this.db.selectFrom('attachments as a').innerJoin('volumes as v', 'v.id', 'a.volume_id').select('a.doc');
+    if (namespace !== undefined) query = query.where('v.namespace', '=', namespace);
+    const rows = await query.orderBy('a.created_at').orderBy('a.id').limit(clampLimit(limit)).execute();
+    return rows.map((r) => JSON.parse(r.doc) as Attachment);
+  }
+
   async listStrandedAttachments(): Promise<readonly Attachment[]> {
     const rows = await this.db.selectFrom('attachments').select('doc').where('status', 'in', ['attaching', 'detaching']).execute();
     return rows.map((r) => JSON.parse(r.doc) as Attachment);
