@@ -4,9 +4,11 @@
 import { newId } from './ids.js';
 import { ConflictError, InvalidInputError } from '../domain/errors.js';
 import { decideVolume } from '../domain/states.js';
-import { GiB, roundUpToGiB, type ManageableObject, type Volume, type VolumeKind } from '../domain/types.js';
+import { placementProblems } from '../domain/placement.js';
+import { GiB, roundUpToGiB, type ManageableObject, type Quota, type Task, type Volume, type VolumeKind } from '../domain/types.js';
 import { checkLabels, checkName, checkNamespace } from '../domain/validation.js';
-import type { ManageableCandidate } from '../drivers/driver.js';
+import type { Driver, ManageableCandidate } from '../drivers/driver.js';
+import type { StoreReader, StoreTx } from '../store/store.js';
 import { enqueue, mustGetVolume, newVolumeRecord, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
@@ -25,6 +27,12 @@ export interface ManageVolumeInput {
   readonly bootable?: boolean;
   /** Cinder sizes are whole GiB: grow the object to the next GiB when adopting. */
   readonly roundToGiB?: boolean;
+  /**
+   * Cinder's way: write the volume (managing, size 0) at once and check the
+   * reference, the type and the quota in the task, so a bad reference ends
+   * in error_managing with the reason, instead of refusing the request.
+   */
+  readonly checkLater?: boolean;
 }
 
 export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput): Promise<Accepted<Volume>> {
@@ -37,6 +45,7 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
   if (!pool) throw new InvalidInputError(`no such pool: ${input.pool}`, 'pool');
   const driver = ctx.pools.require(pool.id, 'manage', 'manage existing');
   const id = newId();
+  if (input.checkLater) return manageLater(ctx, id, input, { namespace, labels, kind, typeId: type?.id ?? null, poolId: pool.id });
   // The driver checks the reference (inside the pool, no links, right kind) before anything is written.
   const found = await driver.manageExisting(id, input.reference, kind);
   const sizeBytes = input.roundToGiB ? Math.max(1, roundUpToGiB(found.sizeBytes)) * GiB : Math.max(found.sizeBytes, 1);
@@ -55,6 +64,37 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
     const task = await enqueue(ctx, tx, { operation: 'volume.manage', namespace, lockKeys: [id], resourceType: 'volume', resourceId: id, params: { reference: input.reference } });
     return { resource: volume, task };
   });
+}
+
+async function manageLater(
+  ctx: EngineContext,
+  id: string,
+  input: ManageVolumeInput,
+  fields: { namespace: string; labels: Record<string, string>; kind: VolumeKind; typeId: string | null; poolId: string },
+): Promise<Accepted<Volume>> {
+  const name = input.name === undefined || input.name === '' ? '' : checkName(input.name);
+  const decision = decideVolume('manage', id, null);
+  return ctx.store.transact(async (tx) => {
+    await checkQuota(tx, fields.namespace, { volumes: 1 }, ctx.quotaDefaults);
+    const volume = await tx.insertVolume(
+      newVolumeRecord(
+        { id, name, namespace: fields.namespace, sizeBytes: 0, status: decision.next ?? 'managing', poolId: fields.poolId, kind: fields.kind },
+        { description: input.description ?? '', typeId: fields.typeId, bootable: input.bootable ?? false, labels: fields.labels },
+      ),
+    );
+    const params = { reference: input.reference, checkLater: true, roundToGiB: input.roundToGiB ?? false, quotaDefaults: ctx.quotaDefaults };
+    const task = await enqueue(ctx, tx, { operation: 'volume.manage', namespace: fields.namespace, lockKeys: [id], resourceType: 'volume', resourceId: id, params });
+    return { resource: volume, task };
+  });
+}
+
+/** The checks a deferred manage makes in its task: the type must fit the pool. */
+async function checkTypeFits(store: StoreReader, volume: Volume): Promise<void> {
+  if (!volume.typeId) return;
+  const [type, pool] = await Promise.all([store.getType(volume.typeId), store.getPool(volume.poolId)]);
+  if (!type || !pool) return;
+  const problems = placementProblems(pool, type, volume.kind);
+  if (problems.length) throw new InvalidInputError(`volume type ${type.name} does not match pool ${pool.id}: ${problems.join('; ')}`, 'type');
 }
 
 function toManageable(c: ManageableCandidate, managedId: string | undefined): ManageableObject {
@@ -90,6 +130,7 @@ export const manageHandlers: HandlerRegistry = {
     async run({ task, store, pools }) {
       const volume = await mustGetVolume(store, task.resourceId);
       const driver = pools.driver(volume.poolId);
+      if (task.params.checkLater === true) return manageChecked({ task, store, driver, volume });
       const found = await driver.manageExisting(volume.id, task.params.reference as Record<string, string>, volume.kind);
       // Adopted at a rounded size: grow the object to match (extend never shrinks, keeps bytes).
       if (volume.kind === 'block' && found.sizeBytes < volume.sizeBytes) await driver.extendVolume({ ...volumeRef(volume), externalId: found.externalId }, volume.sizeBytes);
@@ -103,3 +144,25 @@ export const manageHandlers: HandlerRegistry = {
     },
   },
 };
+
+/** The task of a deferred manage: every check the request skipped, then the same adoption. */
+async function manageChecked({ task, store, driver, volume }: { task: Task; store: StoreReader; driver: Driver; volume: Volume }): Promise<(tx: StoreTx) => Promise<Record<string, unknown>>> {
+  await checkTypeFits(store, volume);
+  const found = await driver.manageExisting(volume.id, task.params.reference as Record<string, string>, volume.kind);
+  const sizeBytes = task.params.roundToGiB === true ? Math.max(1, roundUpToGiB(found.sizeBytes)) * GiB : Math.max(found.sizeBytes, 1);
+  const quotaDefaults = (task.params.quotaDefaults ?? undefined) as Omit<Quota, 'namespace'> | undefined;
+  const check = async (reader: StoreReader): Promise<void> => {
+    const managed = (await reader.findVolumesByExternalId(volume.poolId, [found.externalId])).get(found.externalId);
+    if (managed && managed !== volume.id) throw new ConflictError(`${found.externalId} in pool ${volume.poolId} is already managed as volume ${managed}`, { type: 'volume', id: managed });
+    await checkQuota(reader, volume.namespace, { bytes: sizeBytes }, quotaDefaults);
+  };
+  await check(store);
+  // Grown to the rounded size (extend keeps bytes, never shrinks), outside the transaction.
+  if (volume.kind === 'block' && found.sizeBytes < sizeBytes) await driver.extendVolume({ ...volumeRef(volume), externalId: found.externalId }, sizeBytes);
+  return async (tx) => {
+    // Again where it counts: a racing manage or create may have come first.
+    await check(tx);
+    await finishVolume(tx, volume.id, 'manage', 'success', { externalId: found.externalId, sizeBytes, lastError: null, ...(volume.name === '' ? { name: found.externalId } : {}) });
+    return { externalId: found.externalId, sizeBytes };
+  };
+}

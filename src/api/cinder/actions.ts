@@ -105,8 +105,8 @@ const ACTIONS: Readonly<Record<string, ActionSpec>> = {
       if (status !== undefined && !VOLUME_STATUSES.includes(status)) throw new InvalidInputError(`Invalid status: ${String(status)}`, 'status');
       await volumed.engine.resetVolumeStatus(volume.id, {
         ...(status !== undefined ? { status } : {}),
-        ...(body.attach_status !== undefined && body.attach_status !== null ? { attachStatus: String(body.attach_status) as AttachStatus } : {}),
-        ...(body.migration_status !== undefined && body.migration_status !== null ? { migrationStatus: String(body.migration_status) as MigrationStatus } : {}),
+        ...(str(body, 'attach_status', false) !== undefined ? { attachStatus: str(body, 'attach_status') as AttachStatus } : {}),
+        ...(str(body, 'migration_status', false) !== undefined ? { migrationStatus: str(body, 'migration_status') as MigrationStatus } : {}),
       });
       return accepted;
     },
@@ -150,7 +150,7 @@ const ACTIONS: Readonly<Record<string, ActionSpec>> = {
       const instance = str(body, 'instance_uuid', false);
       const host = str(body, 'host_name', false) ?? instance;
       if (!host) throw new InvalidInputError('give instance_uuid or host_name', 'instance_uuid');
-      const mode = body.mode === undefined || body.mode === null ? 'rw' : String(body.mode);
+      const mode = str(body, 'mode', false) ?? 'rw';
       if (mode !== 'rw' && mode !== 'ro') throw new InvalidInputError("Invalid attaching mode 'x' for volume".replace('x', mode), 'mode');
       // After os-initialize_connection the host is attached already.
       if (attachmentOnHost(await volumed.engine.listAttachments(volume.id), host)) return accepted;
@@ -173,7 +173,8 @@ const ACTIONS: Readonly<Record<string, ActionSpec>> = {
     action: 'forceDetach',
     async run({ volumed, volume, body }) {
       const attachments = await volumed.engine.listAttachments(volume.id);
-      const ids = body.attachment_id ? [String(body.attachment_id)] : attachments.map((a) => a.id);
+      const one = str(body, 'attachment_id', false);
+      const ids = one ? [one] : attachments.map((a) => a.id);
       for (const id of ids) await volumed.engine.detachVolume(volume.id, id, { force: true });
       return accepted;
     },
@@ -248,7 +249,7 @@ const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   'os-retype': {
     action: 'retype',
     async run({ volumed, volume, body }) {
-      const policy = body.migration_policy === undefined || body.migration_policy === null ? 'never' : String(body.migration_policy);
+      const policy = str(body, 'migration_policy', false) ?? 'never';
       if (policy !== 'never' && policy !== 'on-demand') throw new InvalidInputError(`Invalid migration_policy: ${policy}; must be never or on-demand`, 'migration_policy');
       await volumed.engine.retypeVolume(volume.id, { type: str(body, 'new_type') ?? '', migrationPolicy: policy });
       return accepted;
@@ -286,7 +287,7 @@ const ACTIONS: Readonly<Record<string, ActionSpec>> = {
     action: 'uploadImage',
     async run({ volumed, volume, body }) {
       const imageName = str(body, 'image_name') ?? '';
-      const diskFormat = body.disk_format === undefined || body.disk_format === null ? 'raw' : String(body.disk_format);
+      const diskFormat = str(body, 'disk_format', false) ?? 'raw';
       if (diskFormat !== 'raw') throw new InvalidInputError(`volumed writes raw images only, not ${diskFormat}`, 'disk_format');
       const started = await volumed.engine.uploadVolumeToImage(volume.id, { imageName });
       return {

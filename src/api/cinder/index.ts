@@ -12,6 +12,7 @@ import { fault, handleCinderError } from './errors.js';
 import { atLeast, format, MAX_VERSION, MIN_VERSION, negotiate, VERSION_HEADER, type Microversion } from './microversions.js';
 import { volumeActionRoutes } from './actions.js';
 import { attachmentRoutes } from './attachments.js';
+import { manageRoutes } from './manage.js';
 import { messageRoutes } from './messages.js';
 import { quotaRoutes } from './quotas.js';
 import { serviceRoutes } from './services.js';
@@ -55,6 +56,7 @@ function resourceRoutes(app: App, volumed: Volumed): void {
   serviceRoutes(app, volumed);
   messageRoutes(app, volumed);
   attachmentRoutes(app, volumed);
+  manageRoutes(app, volumed);
 }
 
 export async function cinderRoutes(app: App, volumed: Volumed): Promise<void> {

@@ -25,7 +25,7 @@ export function messageView(t: Task): Record<string, unknown> {
   const finished = t.finishedAt ?? t.updatedAt;
   return {
     id: t.id,
-    event_id: `VOLUME_${t.resourceType.toUpperCase()}_${t.operation.replace(/[^a-z]/gi, '_').toUpperCase()}`,
+    event_id: `VOLUME_${t.resourceType.toUpperCase()}_${t.operation.replace(/^[a-z]+\./, '').replace(/[^a-z]/gi, '_').toUpperCase()}`,
     user_message: `${actionOf(t.operation)}: ${t.error ?? 'failed'}`,
     message_level: 'ERROR',
     resource_type: t.resourceType.toUpperCase(),

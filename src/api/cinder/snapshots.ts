@@ -137,7 +137,7 @@ export function snapshotRoutes(app: App, volumed: Volumed): void {
     const caller = callerOf(volumed, req);
     const name = actionOf(req);
     const snap = await visibleSnapshot(volumed, caller, req.params.id);
-    const body = ((req.body as Record<string, unknown>)[name] ?? {}) as Record<string, unknown>;
+    const body = ((req.body)[name] ?? {}) as Record<string, unknown>;
     switch (name) {
       case 'os-reset_status':
         await engine.resetSnapshotStatus(snap.id, String(body.status) as SnapshotStatus);

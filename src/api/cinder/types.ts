@@ -71,7 +71,7 @@ export function typeRoutes(app: App, volumed: Volumed): void {
     return { [req.params.key]: value };
   });
   app.put('/types/:id/extra_specs/:key', { ...specs, schema: { params: KeyParams, body: MetaItemBody.properties.meta } }, async (req) => {
-    const entries = Object.entries(req.body as Record<string, string>);
+    const entries = Object.entries(req.body);
     const [key, value] = entries[0] ?? [];
     if (entries.length !== 1 || key !== req.params.key || value === undefined) throw new InvalidInputError('Request body and URI mismatch', req.params.key);
     const type = await engine.getType(req.params.id);
