@@ -12,6 +12,7 @@ import { installGuard } from './guard.js';
 import { installAuditLog, installRateLimit, type RateLimitOptions } from './hardening.js';
 import { installMetrics } from './metrics.js';
 import { cinderRoutes } from './cinder/index.js';
+import { KeystoneAuth, type KeystoneOptions } from './cinder/keystone.js';
 import { aclRoutes } from './v1/acl.js';
 import { attachmentRoutes } from './v1/attachments.js';
 import type { App } from './v1/context.js';
@@ -32,6 +33,8 @@ export interface ServerOptions {
   readonly rateLimit?: RateLimitOptions | false;
   /** JSON-lines file for the audit log of mutating requests. */
   readonly auditLog?: string | false;
+  /** The Cinder surface's Keystone authentication. */
+  readonly keystone?: KeystoneOptions;
 }
 
 export async function buildServer(volumed: Volumed, options: ServerOptions = {}): Promise<App> {
@@ -95,6 +98,6 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
     },
     { prefix: '/api/v1' },
   );
-  await cinderRoutes(app, volumed);
+  await cinderRoutes(app, volumed, options.keystone ? { keystone: new KeystoneAuth(options.keystone) } : {});
   return app;
 }

@@ -50,6 +50,22 @@ export const ConfigSchema = Type.Object(
     rateLimit: Type.Optional(
       Type.Union([Type.Object({ max: Type.Integer({ minimum: 1 }), windowSeconds: Type.Integer({ minimum: 1, maximum: 3600 }) }, { additionalProperties: false }), Type.Literal(false)]),
     ),
+    /** The Cinder surface authenticates with Keystone (password of volumed's service user: here or VOLUMED_KEYSTONE_PASSWORD). */
+    keystone: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://' }),
+          username: Type.String({ minLength: 1 }),
+          password: Type.Optional(Type.String({ minLength: 1 })),
+          project: Type.String({ minLength: 1 }),
+          userDomain: Type.Optional(Type.String({ minLength: 1 })),
+          projectDomain: Type.Optional(Type.String({ minLength: 1 })),
+          cacheSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600 })),
+          adminRole: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     logLevel: Type.Optional(
       Type.Unsafe<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>({ type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] }),
     ),
@@ -73,6 +89,7 @@ export interface ServerConfig {
   readonly auditLog: string | false;
   readonly rateLimit: { readonly max: number; readonly windowSeconds: number } | false;
   readonly logLevel: NonNullable<FileConfig['logLevel']>;
+  readonly keystone: (NonNullable<FileConfig['keystone']> & { readonly password: string }) | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -174,11 +191,18 @@ export async function loadConfig(flags: ConfigOverrides, env: NodeJS.ProcessEnv 
       `refusing to listen on ${host} with ACLs off: anyone who can reach it could create, attach and delete volumes. Start with --acl (and bootstrap a token), or pass --insecure-no-acl if the network is trusted`,
     );
   }
+  let keystone: ServerConfig['keystone'];
+  if (file.keystone) {
+    const password = file.keystone.password ?? env.VOLUMED_KEYSTONE_PASSWORD;
+    if (!password) throw new ConfigError('keystone.password: is required (or set VOLUMED_KEYSTONE_PASSWORD)');
+    keystone = { ...file.keystone, password };
+  }
   return {
     host,
     port,
     dataDir,
     acl,
+    keystone,
     insecureNoAcl,
     tls: file.tls,
     auditLog: file.auditLog === false ? false : path.resolve(file.auditLog ?? path.join(dataDir, 'audit.log')),

@@ -6,12 +6,15 @@ import { allows } from '../../domain/acl.js';
 import { InvalidInputError, NotFoundError, UnauthenticatedError } from '../../domain/errors.js';
 import type { Volumed } from '../../app/open.js';
 import { tokenOf } from '../guard.js';
+import type { KeystoneIdentity } from './keystone.js';
 import { atLeast, type Microversion } from './microversions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The Cinder microversion of this request (3.0 when not asked for). */
     cinderVersion: Microversion;
+    /** With Keystone authentication: who Keystone says the token belongs to. */
+    keystoneIdentity: KeystoneIdentity | undefined;
   }
 }
 
@@ -28,6 +31,7 @@ export interface Caller {
  */
 export function callerOf(volumed: Volumed, req: FastifyRequest): Caller {
   const params = req.params as { project_id?: string };
+  if (req.keystoneIdentity) return { project: req.keystoneIdentity.project, admin: req.keystoneIdentity.admin };
   const token = tokenOf(req);
   if (!volumed.acl.enabled) {
     const tokenProject = token?.includes(':') ? token.slice(token.indexOf(':') + 1) : undefined;

@@ -91,9 +91,12 @@ export function toFault(err: unknown): Fault {
   return fault(500, 'The server has either erred or is incapable of performing the requested operation.');
 }
 
-export async function handleCinderError(err: unknown, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const { status, body } = toFault(err);
-  if (status >= 500 && status !== 501) req.log.error({ err }, 'cinder request failed');
-  if (status === 401) void reply.header('WWW-Authenticate', 'Keystone uri="volumed"');
-  await reply.status(status).send(body);
+/** The error handler of the surface; a 401 names where tokens come from, as keystonemiddleware does. */
+export function cinderErrorHandler(identityUri: string) {
+  return async (err: unknown, req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const { status, body } = toFault(err);
+    if (status >= 500 && status !== 501) req.log.error({ err }, 'cinder request failed');
+    if (status === 401) void reply.header('WWW-Authenticate', `Keystone uri="${identityUri}"`);
+    await reply.status(status).send(body);
+  };
 }

@@ -8,7 +8,11 @@ import type { FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
 import { NotFoundError } from '../../domain/errors.js';
 import type { App } from '../app.js';
-import { fault, handleCinderError } from './errors.js';
+import { ForbiddenError } from '../../domain/errors.js';
+import type { AccessRule, Need } from '../guard.js';
+import { tokenOf } from '../guard.js';
+import { cinderErrorHandler, fault } from './errors.js';
+import type { KeystoneAuth } from './keystone.js';
 import { atLeast, format, MAX_VERSION, MIN_VERSION, negotiate, VERSION_HEADER, type Microversion } from './microversions.js';
 import { volumeActionRoutes } from './actions.js';
 import { attachmentRoutes } from './attachments.js';
@@ -24,6 +28,30 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The first Cinder microversion that has this route (404 before it, as Cinder). */
     minVersion?: string;
+    /** With Keystone: what the route needs, checked against the Keystone token instead of volumed's ACL. */
+    keystoneAccess?: AccessRule;
+  }
+}
+
+export interface CinderOptions {
+  /** Authenticate X-Auth-Token with Keystone (else: volumed tokens with ACLs on, noauth with them off). */
+  readonly keystone?: KeystoneAuth;
+}
+
+/**
+ * Keystone's word on a request: the admin role for admin routes; a member
+ * only in its own project (the URL's project must be the token's).
+ */
+function checkKeystoneAccess(req: FastifyRequest): void {
+  const identity = req.keystoneIdentity;
+  if (!identity) return;
+  const rule = req.routeOptions.config.keystoneAccess ?? {};
+  if (rule.public) return;
+  const need: Need = typeof rule.need === 'function' ? rule.need(req) : (rule.need ?? 'admin');
+  if ((need === 'admin' || need === 'management') && !identity.admin) throw new ForbiddenError(`this needs the admin role; the token has ${identity.roles.join(', ') || 'no roles'}`);
+  const project = (req.params as { project_id?: string }).project_id;
+  if (project !== undefined && project !== identity.project && !identity.admin) {
+    throw new ForbiddenError(`the token is scoped to project ${identity.project}, not ${project}`);
   }
 }
 
@@ -59,7 +87,8 @@ function resourceRoutes(app: App, volumed: Volumed): void {
   manageRoutes(app, volumed);
 }
 
-export async function cinderRoutes(app: App, volumed: Volumed): Promise<void> {
+export async function cinderRoutes(app: App, volumed: Volumed, options: CinderOptions = {}): Promise<void> {
+  const keystone = options.keystone;
   app.get('/', { config: { access: { public: true } }, schema: { hide: true } }, async (req, reply) => {
     void reply.header('x-openstack-request-id', `req-${randomUUID()}`);
     return reply.status(300).send({ versions: [versionDoc(req)] });
@@ -68,16 +97,19 @@ export async function cinderRoutes(app: App, volumed: Volumed): Promise<void> {
   await app.register(
     async (scope) => {
       const v3 = scope as unknown as App;
-      v3.setErrorHandler(handleCinderError);
-      // The native API's OpenAPI document describes /api/v1 only.
+      v3.setErrorHandler(cinderErrorHandler(keystone?.url ?? 'volumed'));
       v3.addHook('onRoute', (route) => {
+        // The native API's OpenAPI document describes /api/v1 only.
         route.schema = { ...(route.schema ?? {}), hide: true };
+        // Keystone decides instead of volumed's ACL: the guard lets these through.
+        if (keystone) route.config = { ...(route.config ?? {}), keystoneAccess: route.config?.access ?? {}, access: { public: true } };
       });
       v3.setNotFoundHandler(async (_req, reply) => {
         const { status, body } = fault(404, 'The resource could not be found.');
         return reply.status(status).send(body);
       });
       v3.decorateRequest('cinderVersion', null as unknown as Microversion);
+      v3.decorateRequest('keystoneIdentity', undefined);
       v3.addHook('onRequest', async (req, reply) => {
         void reply.header('x-openstack-request-id', `req-${randomUUID()}`);
         void reply.header('Vary', VERSION_HEADER);
@@ -85,7 +117,9 @@ export async function cinderRoutes(app: App, volumed: Volumed): Promise<void> {
         void reply.header(VERSION_HEADER, `volume ${format(req.cinderVersion)}`);
         const min = req.routeOptions.config.minVersion;
         if (min !== undefined && !atLeast(req.cinderVersion, min)) throw new NotFoundError('resource', req.url.split('?')[0] ?? '');
+        if (keystone && !req.routeOptions.config.keystoneAccess?.public) req.keystoneIdentity = await keystone.identify(tokenOf(req));
       });
+      v3.addHook('preHandler', async (req) => checkKeystoneAccess(req));
 
       v3.get('/', { config: { access: { public: true } }, schema: { hide: true } }, async (req) => ({ versions: [versionDoc(req)] }));
       await v3.register(async (s) => resourceRoutes(s as unknown as App, volumed), { prefix: '/:project_id' });
