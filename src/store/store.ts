@@ -66,6 +66,9 @@ export interface VolumeQuery {
   readonly labels?: Readonly<Record<string, string>>;
   readonly createdAfter?: string;
   readonly createdBefore?: string;
+  readonly updatedAfter?: string;
+  readonly updatedBefore?: string;
+  readonly bootable?: boolean;
   readonly sort?: 'createdAt' | 'name' | 'sizeBytes';
   readonly direction?: SortDirection;
   readonly limit?: number;

@@ -133,6 +133,15 @@ describe('Cinder v3 over HTTP', () => {
     expect(second.body.volumes.map((v) => v.name)).toEqual(['c', 'd']);
     const offset = await s.api<{ volumes: Json[] }>('GET', '/v3/p-page/volumes/detail?sort_key=name&sort_dir=desc&offset=3');
     expect(offset.body.volumes.map((v) => v.name)).toEqual(['b', 'a']);
+    const d = (await s.api<{ volumes: Json[] }>('GET', '/v3/p-page/volumes/detail?name=d')).body.volumes[0] ?? {};
+    expect((await s.api('POST', `/v3/p-page/volumes/${String(d.id)}/action`, { 'os-set_bootable': { bootable: true } })).status).toBe(200);
+    expect((await s.api<{ volumes: Json[] }>('GET', '/v3/p-page/volumes?bootable=true')).body.volumes.map((v) => v.name)).toEqual(['d']);
+    expect((await s.api<{ volumes: Json[] }>('GET', '/v3/p-page/volumes?bootable=false')).body.volumes).toHaveLength(4);
+    expect((await s.api('GET', '/v3/p-page/volumes?bootable=maybe')).status).toBe(400);
+    const since = String(d.created_at);
+    expect((await s.api<{ volumes: Json[] }>('GET', `/v3/p-page/volumes?created_at=gte:${since}&sort=name:asc`)).body.volumes.map((v) => v.name)).toEqual(['b', 'd']);
+    expect((await s.api<{ volumes: Json[] }>('GET', `/v3/p-page/volumes?updated_at=gt:${since}`)).body.volumes.map((v) => v.name)).toContain('d');
+    expect((await s.api('GET', '/v3/p-page/volumes?created_at=soon')).status).toBe(400);
     const counted = await s.api<{ count: number }>('GET', '/v3/p-page/volumes?with_count=true', undefined, V('3.45'));
     expect(counted.body.count).toBe(5);
     expect((await s.api('GET', '/v3/p-page/volumes?sort=colour:asc')).status).toBe(400);
@@ -171,4 +180,82 @@ describe('Cinder v3 over HTTP', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.badRequest.message).toContain('Bad key(s) in quota set: backups');
   });
+
+  it('refuses every status-bound action of a reserved volume with the status in the message, and changes nothing', async () => {
+    expect((await s.api('POST', '/v3/p-every/types', { volume_type: { name: 'every-type' } })).status).toBe(200);
+    const vol = await create('p-every', 'every');
+    const id = String(vol.id);
+    const snap = await s.api<{ snapshot: Json }>('POST', '/v3/p-every/snapshots', { snapshot: { volume_id: id, name: 'sn' } });
+    for (let i = 0; i < 200 && (await s.api<{ snapshot: Json }>('GET', `/v3/p-every/snapshots/${String(snap.body.snapshot.id)}`)).body.snapshot.status !== 'available'; i++) await new Promise((r) => setTimeout(r, 25));
+    expect((await s.api('POST', `/v3/p-every/volumes/${id}/action`, { 'os-reserve': null })).status).toBe(202);
+    const before = await s.api<{ volume: Json }>('GET', `/v3/p-every/volumes/${id}`);
+    const actions: [string, Json | null, string][] = [
+      ['os-extend', { new_size: 2 }, 'available'],
+      ['revert', { snapshot_id: String(snap.body.snapshot.id) }, 'available'],
+      ['os-retype', { new_type: 'every-type' }, 'available or in-use'],
+      ['os-volume_upload_image', { image_name: 'img' }, 'available'],
+      ['os-unmanage', null, 'available'],
+      ['os-reserve', null, 'available'],
+      ['os-begin_detaching', null, 'in-use'],
+      ['os-roll_detaching', null, 'detaching'],
+      ['os-migrate_volume', { host: 'volumed@fast#fast' }, 'available or in-use'],
+      ['os-reimage', { image_id: 'none' }, 'available or error'],
+      ['os-extend_volume_completion', { error: false }, 'extending'],
+    ];
+    for (const [action, body, allowed] of actions) {
+      const res = await s.api<{ badRequest?: { message: string } }>('POST', `/v3/p-every/volumes/${id}/action`, { [action]: body }, V('3.71'));
+      expect({ action, status: res.status, message: res.body.badRequest?.message }).toEqual({ action, status: 400, message: `Invalid volume: Volume status must be ${allowed}, but current status is: reserved.` });
+    }
+    const after = await s.api<{ volume: Json }>('GET', `/v3/p-every/volumes/${id}`);
+    expect(after.body.volume).toEqual(before.body.volume);
+  });
+
+  it('adopts with a bad reference into error_managing, with the reason as a user message', async () => {
+    const res = await s.api<{ volume: Json }>('POST', '/v3/p-manage/os-volume-manage', { volume: { host: 'volumed@local#local', ref: { 'source-name': 'nothing-here.img' }, name: 'ghost' } });
+    expect(res.status).toBe(202);
+    expect(res.body.volume).toMatchObject({ status: 'managing', size: 0, name: 'ghost' });
+    const id = String(res.body.volume.id);
+    await settle('p-manage', id, 'error_managing');
+    const messages = await s.api<{ messages: Json[] }>('GET', '/v3/p-manage/messages', undefined, V('3.3'));
+    expect(messages.body.messages).toEqual([expect.objectContaining({ resource_uuid: id, resource_type: 'VOLUME', message_level: 'ERROR', user_message: expect.stringContaining('no such object in the pool: nothing-here.img') as unknown })]);
+    expect((await s.api('GET', '/v3/p-manage/messages')).status).toBe(404);
+    const noHost = await s.api<{ badRequest: { message: string } }>('POST', '/v3/p-manage/os-volume-manage', { volume: { ref: { 'source-name': 'x' } } });
+    expect(noHost.status).toBe(400);
+    expect(noHost.body.badRequest.message).toContain("Either 'host' or 'cluster' must be specified.");
+    const unknownHost = await s.api<Json>('POST', '/v3/p-manage/os-volume-manage', { volume: { host: 'volumed@nope#nope', ref: { 'source-name': 'x' } } });
+    expect(unknownHost.status).toBe(404);
+    // Refused requests wrote nothing: only the one volume exists.
+    expect((await s.api<{ volumes: Json[] }>('GET', '/v3/p-manage/volumes')).body.volumes).toHaveLength(1);
+  });
 });
+
+describe('Cinder v3 with volumed tokens (ACLs on)', () => {
+  let s: RunningServer;
+  beforeAll(async () => {
+    s = await startServer({ args: ['--acl'] });
+  });
+  afterAll(async () => {
+    await s.stop();
+  });
+
+  it('lets the namespace policies decide, and keeps admin actions to admins', async () => {
+    const boot = await s.api<{ secretId: string }>('POST', '/api/v1/acl/bootstrap');
+    const root = { Authorization: `Bearer ${boot.body.secretId}` };
+    expect((await s.api('POST', '/api/v1/acl/policies', { name: 'team-rw', rules: [{ namespace: 'team', capabilities: ['write-volume'] }] }, root)).status).toBe(201);
+    const issued = await s.api<{ secretId: string }>('POST', '/api/v1/acl/tokens', { name: 'member', policies: ['team-rw'] }, root);
+    const member = { 'X-Auth-Token': issued.body.secretId };
+    const created = await s.api<{ volume: Json }>('POST', '/v3/team/volumes', { volume: { size: 1, name: 'mine' } }, member);
+    expect(created.status).toBe(202);
+    const id = String(created.body.volume.id);
+    expect(created.body.volume).not.toHaveProperty('os-vol-host-attr:host');
+    const reset = await s.api<Json>('POST', `/v3/team/volumes/${id}/action`, { 'os-reset_status': { status: 'error' } }, member);
+    expect(reset.status).toBe(403);
+    expect(reset.body).toHaveProperty('forbidden');
+    expect((await s.api<Json>('GET', '/v3/other/volumes', undefined, member)).status).toBe(403);
+    expect((await s.api<Json>('GET', '/v3/team/volumes', undefined, { 'X-Auth-Token': 'made-up' })).status).toBe(401);
+    const admin = await s.api('POST', `/v3/team/volumes/${id}/action`, { 'os-reset_status': { status: 'error' } }, { 'X-Auth-Token': boot.body.secretId });
+    expect(admin.status).toBe(202);
+    expect((await s.api<{ volume: Json }>('GET', `/v3/team/volumes/${id}`, undefined, member)).body.volume.status).toBe('error');
+  });
+});
+

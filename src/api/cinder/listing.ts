@@ -70,25 +70,26 @@ export function metadataFilter(text: string | undefined): Record<string, string>
   throw new InvalidInputError(`must be a dictionary of key/value pairs, not ${text}`, 'metadata');
 }
 
-/** `gt:2024-01-01T00:00:00`, `lte:...`: the two bounds volumed indexes. */
-export function createdFilter(text: string | undefined): Pick<VolumeQuery, 'createdAfter' | 'createdBefore'> {
+/** `gt:2024-01-01T00:00:00`, `lte:...`: a time comparison of created_at or updated_at, as two bounds. */
+export function timeFilter(text: string | undefined, field: 'created_at' | 'updated_at'): Pick<VolumeQuery, 'createdAfter' | 'createdBefore' | 'updatedAfter' | 'updatedBefore'> {
   if (text === undefined) return {};
   const m = /^(gt|gte|lt|lte|eq):(.+)$/.exec(text);
   const when = m?.[2] !== undefined ? new Date(m[2].endsWith('Z') || /[+-]\d\d:?\d\d$/.test(m[2]) ? m[2] : `${m[2]}Z`) : undefined;
-  if (!m || !when || Number.isNaN(when.getTime())) throw new InvalidInputError(`must be an operator (gt, gte, lt, lte, eq) and a time, e.g. gte:2024-01-01T00:00:00, not ${text}`, 'created_at');
+  if (!m || !when || Number.isNaN(when.getTime())) throw new InvalidInputError(`must be an operator (gt, gte, lt, lte, eq) and a time, e.g. gte:2024-01-01T00:00:00, not ${text}`, field);
   const at = when.toISOString();
   const next = new Date(when.getTime() + 1).toISOString();
+  const [after, before] = field === 'created_at' ? (['createdAfter', 'createdBefore'] as const) : (['updatedAfter', 'updatedBefore'] as const);
   switch (m[1]) {
     case 'gt':
-      return { createdAfter: next };
+      return { [after]: next };
     case 'gte':
-      return { createdAfter: at };
+      return { [after]: at };
     case 'lt':
-      return { createdBefore: at };
+      return { [before]: at };
     case 'lte':
-      return { createdBefore: next };
+      return { [before]: next };
     default:
-      return { createdAfter: at, createdBefore: next };
+      return { [after]: at, [before]: next };
   }
 }
 

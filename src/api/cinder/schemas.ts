@@ -80,6 +80,8 @@ export const ListQuery = Type.Object(
     project_id: Type.Optional(Type.String()),
     with_count: Type.Optional(Type.String()),
     created_at: Type.Optional(Type.String()),
+    updated_at: Type.Optional(Type.String()),
+    bootable: Type.Optional(Type.String()),
     volume_id: Type.Optional(Id),
     volume_type: Type.Optional(Type.String()),
     is_public: Type.Optional(Type.String()),

@@ -8,7 +8,7 @@ import { InvalidInputError, NotFoundError } from '../../domain/errors.js';
 import type { Volume, VolumeSource } from '../../domain/types.js';
 import type { App } from '../app.js';
 import { callerOf, GIB, parseBool, type Caller } from './context.js';
-import { collectionLinksKey, createdFilter, metadataFilter, nextLinks, pageOf, scopeOf, sortOf } from './listing.js';
+import { collectionLinksKey, metadataFilter, nextLinks, pageOf, scopeOf, sortOf, timeFilter } from './listing.js';
 import { atLeast } from './microversions.js';
 import { CreateVolumeBody, DeleteVolumeQuery, IdParams, KeyParams, ListQuery, MetadataBody, MetaItemBody, ProjectParams, UpdateVolumeBody } from './schemas.js';
 import { volumeDetail, volumeSummary, zoneOf, type VolumeViewContext } from './views.js';
@@ -79,7 +79,9 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
       ...(q.name !== undefined ? { name: q.name } : {}),
       ...(q.status !== undefined ? { status: [q.status as Volume['status']] } : {}),
       ...(labels ? { labels } : {}),
-      ...createdFilter(q.created_at),
+      ...timeFilter(q.created_at, 'created_at'),
+      ...timeFilter(q.updated_at, 'updated_at'),
+      ...(q.bootable !== undefined ? { bootable: parseBool(q.bootable, 'bootable') } : {}),
       sort,
       direction,
       ...page,

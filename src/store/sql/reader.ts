@@ -73,6 +73,9 @@ export class SqlReader implements StoreReader {
       query = query.where('id', 'in', this.db.selectFrom('volume_labels').select('volume_id').where('key', '=', key).where('value', '=', value));
     }
     if (q.name !== undefined) query = query.where('name', '=', q.name);
+    if (q.updatedAfter !== undefined) query = query.where('updated_at', '>=', ms(q.updatedAfter));
+    if (q.updatedBefore !== undefined) query = query.where('updated_at', '<', ms(q.updatedBefore));
+    if (q.bootable !== undefined) query = query.where('bootable', '=', q.bootable ? 1 : 0);
     const op = direction === 'asc' ? '>' : '<';
     if (q.cursor !== undefined) {
       const pos = decodeCursor(q.cursor, sort, direction);

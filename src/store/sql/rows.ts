@@ -17,6 +17,7 @@ export function volumeRow(v: Volume): Omit<Database['volumes'], 'secrets'> {
     external_id: v.externalId,
     migration_status: v.migrationStatus,
     source_id: sourceIdOf(v.source),
+    bootable: v.bootable ? 1 : 0,
     create_index: v.createIndex,
     modify_index: v.modifyIndex,
     created_at: ms(v.createdAt),

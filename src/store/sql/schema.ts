@@ -24,6 +24,8 @@ export interface VolumesTable {
   secrets: string | null;
   /** The snapshot, volume or image the volume was made from (dependents are found by index). */
   source_id: string | null;
+  /** 1 or 0: a filter of Cinder's lists. */
+  bootable: number;
 }
 
 export interface VolumeLabelsTable {
@@ -328,6 +330,15 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>): Promise<void> {
       // Locks live in task_locks since 0002; this index only cost a page write per task change.
       await db.schema.dropIndex('tasks_lock').execute();
+    },
+  },
+  '0004_volume_bootable': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('volumes').addColumn('bootable', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      const rows = await sql<{ id: string; doc: string }>`select id, doc from volumes`.execute(db);
+      for (const row of rows.rows) {
+        if ((JSON.parse(row.doc) as Pick<Volume, 'bootable'>).bootable) await sql`update volumes set bootable = 1 where id = ${row.id}`.execute(db);
+      }
     },
   },
 };
