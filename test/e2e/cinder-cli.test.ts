@@ -8,6 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { props, rows } from './cli-tables.js';
 import { startServer, type RunningServer } from './harness.js';
 
 const exec = promisify(execFile);
@@ -20,30 +21,7 @@ const PROJECT = 'cli-proj';
 const GiB = 1024 ** 3;
 type Json = Record<string, unknown>;
 
-/** `| key | value |` lines of a `show` table. */
-function props(out: string): Record<string, string> {
-  const result: Record<string, string> = {};
-  let last = '';
-  for (const line of out.split('\n')) {
-    const m = /^\|\s*([^|]*?)\s*\|\s*(.*?)\s*\|$/.exec(line);
-    if (!m) continue;
-    const [, key = '', value = ''] = m;
-    // A dict value goes on over several lines with an empty key.
-    if (key === '' && last) result[last] += `\n${value}`;
-    else if (key !== 'Property') result[(last = key)] = value;
-  }
-  return result;
-}
 
-/** The rows of a list table, keyed by its header. */
-function rows(out: string): Record<string, string>[] {
-  const lines = out.split('\n').filter((l) => l.startsWith('|'));
-  const cells = (l: string): string[] => l.slice(1, -1).split('|').map((c) => c.trim());
-  const [header, ...body] = lines;
-  if (!header) return [];
-  const keys = cells(header);
-  return body.map((l) => Object.fromEntries(cells(l).map((c, i) => [keys[i] ?? String(i), c])));
-}
 
 describe.skipIf(!present)('the cinder CLI against volumed', { timeout: 120_000 }, () => {
   let s: RunningServer;

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { props, rows } from './cli-tables.js';
 import { startServer, type RunningServer } from './harness.js';
 
 const exec = promisify(execFile);
@@ -30,14 +31,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-function rows(out: string): Record<string, string>[] {
-  const lines = out.split('\n').filter((l) => l.startsWith('|'));
-  const cells = (l: string): string[] => l.slice(1, -1).split('|').map((c) => c.trim());
-  const [header, ...body] = lines;
-  if (!header) return [];
-  const keys = cells(header);
-  return body.map((l) => Object.fromEntries(cells(l).map((c, i) => [keys[i] ?? String(i), c])));
-}
 
 describe.skipIf(missing.length > 0)('Cinder with Keystone tokens', { timeout: 180_000 }, () => {
   let dir = '';
@@ -153,7 +146,7 @@ describe.skipIf(missing.length > 0)('Cinder with Keystone tokens', { timeout: 18
     const created = await cinderAs('alice', 'proj-a', 'create', '1', '--name', 'ks-vol');
     expect(created.out).toMatch(/ks-vol/);
     expect(created.code).toBe(0);
-    const id = /\|\s*id\s*\|\s*(\S+)\s*\|/.exec(created.out)?.[1] ?? '';
+    const id = props(created.out).id ?? '';
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const projectId = (await openstack('project', 'show', '-f', 'value', '-c', 'id', 'proj-a')).trim();
     const native = await s?.api<{ volume: { namespace: string } }>('GET', `/api/v1/volumes/${id}`);
@@ -164,7 +157,7 @@ describe.skipIf(missing.length > 0)('Cinder with Keystone tokens', { timeout: 18
     expect(refused.out).toMatch(/admin role.*HTTP 403/);
     // An admin may; the member then sees what the admin did.
     expect((await cinderAs('admin', 'admin', 'reset-state', '--state', 'error', id)).code).toBe(0);
-    expect((await cinderAs('alice', 'proj-a', 'show', id)).out).toMatch(/\|\s*status\s*\|\s*error\s*\|/);
+    expect(props((await cinderAs('alice', 'proj-a', 'show', id)).out).status).toBe('error');
     expect((await cinderAs('admin', 'admin', 'reset-state', '--state', 'available', id)).code).toBe(0);
 
     // Another project's token sees nothing of it.

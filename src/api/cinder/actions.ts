@@ -73,6 +73,17 @@ async function waitTask(c: ActionContext, taskId: string): Promise<void> {
   if (task.state === 'error') throw new InvalidStateError({ type: 'volume', id: c.volume.id }, 'attach volume', 'error', task.error ?? 'the task failed');
 }
 
+/** Cinder's synchronous status holds around a host's own attach or detach. */
+function hold(action: VolumeAction, call: (engine: Volumed['engine'], id: string) => Promise<Volume>): ActionSpec {
+  return {
+    action,
+    async run({ volumed, volume }) {
+      await call(volumed.engine, volume.id);
+      return accepted;
+    },
+  };
+}
+
 const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   'os-extend': {
     action: 'extend',
@@ -179,34 +190,10 @@ const ACTIONS: Readonly<Record<string, ActionSpec>> = {
       return accepted;
     },
   },
-  'os-reserve': {
-    action: 'reserve',
-    async run({ volumed, volume }) {
-      await volumed.engine.reserveVolume(volume.id);
-      return accepted;
-    },
-  },
-  'os-unreserve': {
-    action: 'unreserve',
-    async run({ volumed, volume }) {
-      await volumed.engine.unreserveVolume(volume.id);
-      return accepted;
-    },
-  },
-  'os-begin_detaching': {
-    action: 'beginDetaching',
-    async run({ volumed, volume }) {
-      await volumed.engine.beginDetaching(volume.id);
-      return accepted;
-    },
-  },
-  'os-roll_detaching': {
-    action: 'rollDetaching',
-    async run({ volumed, volume }) {
-      await volumed.engine.rollDetaching(volume.id);
-      return accepted;
-    },
-  },
+  'os-reserve': hold('reserve', (engine, id) => engine.reserveVolume(id)),
+  'os-unreserve': hold('unreserve', (engine, id) => engine.unreserveVolume(id)),
+  'os-begin_detaching': hold('beginDetaching', (engine, id) => engine.beginDetaching(id)),
+  'os-roll_detaching': hold('rollDetaching', (engine, id) => engine.rollDetaching(id)),
   'os-initialize_connection': {
     action: 'attach',
     async run(c) {

@@ -78,3 +78,10 @@ export function parseBool(value: unknown, field: string): boolean {
   if (['0', 'f', 'false', 'off', 'n', 'no'].includes(v)) return false;
   throw new InvalidInputError(`Unrecognized value '${String(value)}', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'`, field);
 }
+
+/** Cinder takes `name`/`description` and the v1 spellings `display_name`/`display_description`. */
+export function namesOf(b: { name?: string | null; display_name?: string | null; description?: string | null; display_description?: string | null }): { name?: string; description?: string } {
+  const name = b.name ?? b.display_name;
+  const description = b.description ?? b.display_description;
+  return { ...(name !== undefined && name !== null ? { name } : {}), ...(description !== undefined && description !== null ? { description } : {}) };
+}

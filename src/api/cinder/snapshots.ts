@@ -8,7 +8,7 @@ import { InvalidInputError, NotFoundError } from '../../domain/errors.js';
 import { SNAPSHOT_TRANSITIONS } from '../../domain/states.js';
 import type { Snapshot, SnapshotStatus } from '../../domain/types.js';
 import type { App } from '../app.js';
-import { callerOf, parseBool, type Caller } from './context.js';
+import { callerOf, namesOf, parseBool, type Caller } from './context.js';
 import { collectionLinksKey, metadataFilter, nextLinks, pageOf, scopeOf } from './listing.js';
 import { atLeast } from './microversions.js';
 import { ActionBody, CreateSnapshotBody, IdParams, KeyParams, ListQuery, MetadataBody, MetaItemBody, ProjectParams, UpdateSnapshotBody } from './schemas.js';
@@ -42,8 +42,9 @@ export function snapshotRoutes(app: App, volumed: Volumed): void {
     if (atLeast(req.cinderVersion, '3.66') && asked === false) throw new InvalidInputError('The force flag is not supported from microversion 3.66; leave it out', 'force');
     const force = atLeast(req.cinderVersion, '3.66') ? true : (asked ?? false);
     const started = await engine.createSnapshot(volume.id, {
-      name: s.name ?? s.display_name ?? '',
-      description: s.description ?? s.display_description ?? '',
+      name: '',
+      description: '',
+      ...namesOf(s),
       ...(s.metadata ? { labels: s.metadata } : {}),
       force,
     });
@@ -83,10 +84,7 @@ export function snapshotRoutes(app: App, volumed: Volumed): void {
   app.put('/snapshots/:id', { config: { access: { need: 'write-volume', resource: 'snapshot' } }, schema: { params: IdParams, body: UpdateSnapshotBody } }, async (req) => {
     const caller = callerOf(volumed, req);
     await visibleSnapshot(volumed, caller, req.params.id);
-    const s = req.body.snapshot;
-    const name = s.name ?? s.display_name;
-    const description = s.description ?? s.display_description;
-    const updated = await engine.updateSnapshot(req.params.id, { ...(name !== undefined && name !== null ? { name } : {}), ...(description !== undefined && description !== null ? { description } : {}) });
+    const updated = await engine.updateSnapshot(req.params.id, namesOf(req.body.snapshot));
     return { snapshot: snapshotView(req, caller, updated) };
   });
 

@@ -7,7 +7,7 @@ import type { Volumed } from '../../app/open.js';
 import { InvalidInputError, NotFoundError } from '../../domain/errors.js';
 import type { Volume, VolumeSource } from '../../domain/types.js';
 import type { App } from '../app.js';
-import { callerOf, GIB, parseBool, type Caller } from './context.js';
+import { callerOf, GIB, namesOf, parseBool, type Caller } from './context.js';
 import { collectionLinksKey, metadataFilter, nextLinks, pageOf, scopeOf, sortOf, timeFilter } from './listing.js';
 import { atLeast } from './microversions.js';
 import { CreateVolumeBody, DeleteVolumeQuery, IdParams, KeyParams, ListQuery, MetadataBody, MetaItemBody, ProjectParams, UpdateVolumeBody } from './schemas.js';
@@ -56,8 +56,9 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
       if (!zones.has(v.availability_zone)) throw new InvalidInputError(`Availability zone '${v.availability_zone}' is invalid.`, 'availability_zone');
     }
     const accepted = await engine.createVolume({
-      name: v.name ?? v.display_name ?? '',
-      description: v.description ?? v.display_description ?? '',
+      name: '',
+      description: '',
+      ...namesOf(v),
       namespace: caller.project,
       sizeBytes,
       ...(v.volume_type ? { type: v.volume_type } : {}),
@@ -125,11 +126,8 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
     const caller = callerOf(volumed, req);
     await visibleVolume(volumed, caller, req.params.id);
     const v = req.body.volume;
-    const name = v.name ?? v.display_name;
-    const description = v.description ?? v.display_description;
     const updated = await engine.updateVolume(req.params.id, {
-      ...(name !== undefined && name !== null ? { name } : {}),
-      ...(description !== undefined && description !== null ? { description } : {}),
+      ...namesOf(v),
       ...(v.metadata ? { labels: v.metadata } : {}),
     });
     return { volume: await detailOf(volumed, req, caller, updated) };
