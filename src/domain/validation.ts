@@ -52,3 +52,15 @@ export function checkVolumeStatus(status: unknown, field = 'status'): VolumeStat
   if (!VOLUME_STATUSES.includes(status as VolumeStatus)) throw new InvalidInputError(`must be one of ${VOLUME_STATUSES.join(', ')}`, field);
   return status as VolumeStatus;
 }
+
+/** A node, instance or host name an attachment records. */
+export function checkAttachName(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 255) throw new InvalidInputError('must be a non-empty string of at most 255 characters', field);
+  return value;
+}
+
+export function checkAttachMode(mode: unknown): 'rw' | 'ro' {
+  const m = mode ?? 'rw';
+  if (m !== 'rw' && m !== 'ro') throw new InvalidInputError('must be rw or ro', 'mode');
+  return m;
+}

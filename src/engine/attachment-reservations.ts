@@ -4,8 +4,9 @@
 // the same attach task as a direct attach.
 
 import { checkAttachmentAllowed, effectiveAccessMode } from '../domain/access-modes.js';
-import { ConflictError, InvalidInputError, InvalidStateError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, InvalidStateError, NotFoundError } from '../domain/errors.js';
 import { ATTACHMENT_TRANSITIONS, decideVolume } from '../domain/states.js';
+import { checkAttachMode, checkAttachName } from '../domain/validation.js';
 import type { Attachment } from '../domain/types.js';
 import { enqueueVolumeTask, mustGetVolume, type EngineContext } from './context.js';
 import type { AttachAccepted } from './attachments.js';
@@ -18,9 +19,8 @@ export interface ReserveInput {
 
 /** Claims the volume for an instance: the volume becomes reserved (or stays in-use when it may be shared). */
 export async function reserveAttachment(ctx: EngineContext, volumeId: string, input: ReserveInput): Promise<Attachment> {
-  if (typeof input.instance !== 'string' || input.instance.length === 0 || input.instance.length > 255) throw new InvalidInputError('must be a non-empty string', 'instance');
-  const mode = input.mode ?? 'rw';
-  if (mode !== 'rw' && mode !== 'ro') throw new InvalidInputError('must be rw or ro', 'mode');
+  checkAttachName(input.instance, 'instance');
+  const mode = checkAttachMode(input.mode);
   return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
     const existing = await tx.listAttachments(volumeId);
@@ -52,7 +52,7 @@ export async function reserveAttachment(ctx: EngineContext, volumeId: string, in
 
 /** The host is known now: attach there (a task publishes and the attachment ends attached). */
 export async function connectAttachment(ctx: EngineContext, attachmentId: string, input: { node: string; connector?: Readonly<Record<string, unknown>>; mountpoint?: string }): Promise<AttachAccepted> {
-  if (typeof input.node !== 'string' || input.node.length === 0 || input.node.length > 255) throw new InvalidInputError('must be a non-empty string', 'connector.host');
+  checkAttachName(input.node, 'connector.host');
   return ctx.store.transact(async (tx) => {
     const attachment = await tx.getAttachment(attachmentId);
     if (!attachment) throw new NotFoundError('attachment', attachmentId);

@@ -4,8 +4,9 @@
 
 import { newId } from './ids.js';
 import { checkAttachmentAllowed, effectiveAccessMode } from '../domain/access-modes.js';
-import { errorMessage, InvalidInputError, InvalidStateError, NotFoundError } from '../domain/errors.js';
+import { errorMessage, InvalidStateError, NotFoundError } from '../domain/errors.js';
 import { ATTACHMENT_TRANSITIONS, decideVolume } from '../domain/states.js';
+import { checkAttachMode, checkAttachName } from '../domain/validation.js';
 import type { AccessMode, Attachment, AttachmentMode, Volume } from '../domain/types.js';
 import { enqueueVolumeTask, mustGetVolume, type Accepted, type EngineContext, finishVolume } from './context.js';
 import { volumeRef } from './pools.js';
@@ -26,9 +27,8 @@ export interface AttachAccepted extends Accepted<Volume> {
 }
 
 export async function attachVolume(ctx: EngineContext, volumeId: string, input: AttachInput): Promise<AttachAccepted> {
-  if (typeof input.node !== 'string' || input.node.length === 0 || input.node.length > 255) throw new InvalidInputError('must be a non-empty string', 'node');
-  const mode = input.mode ?? 'rw';
-  if (mode !== 'rw' && mode !== 'ro') throw new InvalidInputError('must be rw or ro', 'mode');
+  checkAttachName(input.node, 'node');
+  const mode = checkAttachMode(input.mode);
   return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
     const decision = decideVolume('attach', volumeId, volume.status, volume.migrationStatus);
