@@ -1,6 +1,8 @@
 // The Cinder v3 surface over HTTP: versions, microversion negotiation, fault
 // bodies, paging links, projects, metadata and refusals from the wrong status.
 
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from './harness.js';
 
@@ -226,6 +228,32 @@ describe('Cinder v3 over HTTP', () => {
     expect(unknownHost.status).toBe(404);
     // Refused requests wrote nothing: only the one volume exists.
     expect((await s.api<{ volumes: Json[] }>('GET', '/v3/p-manage/volumes')).body.volumes).toHaveLength(1);
+  });
+
+  it('adopts into error_managing when the type asks for another pool, and pages the manageable list', async () => {
+    const root = path.join(s.dataDir, 'pools', 'local');
+    for (const [name, mib] of [['m-a.img', 3], ['m-b.img', 1], ['m-c.img', 2]] as const) {
+      await fs.writeFile(path.join(root, name), '');
+      await fs.truncate(path.join(root, name), mib * 1024 ** 3 + 1);
+    }
+    const list = async (query: string): Promise<Json[]> => (await s.api<{ 'manageable-volumes': Json[] }>('GET', `/v3/p-adopt/manageable_volumes/detail?host=volumed@local%23local&${query}`, undefined, V('3.8'))).body['manageable-volumes'];
+    const names = (items: Json[]): string[] => items.map((o) => String((o.reference as Json)['source-name'])).filter((n) => n.startsWith('m-'));
+    expect(names(await list('sort=reference:asc'))).toEqual(['m-a.img', 'm-b.img', 'm-c.img']);
+    expect(names(await list('sort=size:desc'))).toEqual(['m-a.img', 'm-c.img', 'm-b.img']);
+    expect((await list('sort=reference:asc')).find((o) => (o.reference as Json)['source-name'] === 'm-b.img')).toMatchObject({ size: 2, safe_to_manage: true, reason_not_safe: null, cinder_id: null });
+    const sortedAsc = names(await list('sort=reference:asc'));
+    expect(names(await list(`sort=reference:asc&marker=m-a.img&limit=1`))).toEqual(sortedAsc.slice(1, 2));
+    expect((await s.api('GET', '/v3/p-adopt/manageable_volumes?host=volumed@local%23local', undefined, V('3.7'))).status).toBe(404);
+
+    expect((await s.api('POST', '/v3/p-adopt/types', { volume_type: { name: 'fast-only', extra_specs: { volume_backend_name: 'fast' } } })).status).toBe(200);
+    const res = await s.api<{ volume: Json }>('POST', '/v3/p-adopt/os-volume-manage', { volume: { host: 'volumed@local#local', ref: { 'source-name': 'm-a.img' }, volume_type: 'fast-only' } });
+    expect(res.status).toBe(202);
+    const id = String(res.body.volume.id);
+    await settle('p-adopt', id, 'error_managing');
+    const messages = await s.api<{ messages: Json[] }>('GET', '/v3/p-adopt/messages', undefined, V('3.3'));
+    expect(messages.body.messages).toEqual([expect.objectContaining({ resource_uuid: id, user_message: expect.stringContaining('volume type fast-only does not match pool local') as unknown })]);
+    // The object was not adopted: it is still there, and still manageable.
+    expect((await list('sort=reference:asc')).find((o) => (o.reference as Json)['source-name'] === 'm-a.img')).toMatchObject({ safe_to_manage: true });
   });
 });
 
