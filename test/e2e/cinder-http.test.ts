@@ -212,6 +212,33 @@ describe('Cinder v3 over HTTP', () => {
     expect(after.body.volume).toEqual(before.body.volume);
   });
 
+  it("runs Nova's legacy attach and detach: reserve, initialize_connection, attach, begin_detaching, terminate_connection, detach", async () => {
+    const vol = await create('p-nova', 'nova-disk');
+    const id = String(vol.id);
+    const act = (body: Json): Promise<{ status: number; body: Json }> => s.api<Json>('POST', `/v3/p-nova/volumes/${id}/action`, body);
+    expect((await act({ 'os-reserve': null })).status).toBe(202);
+    const connector = { host: 'compute-1', initiator: 'iqn.2024-01.test:compute-1', ip: '10.0.0.9' };
+    const init = await act({ 'os-initialize_connection': { connector } });
+    expect(init.status).toBe(200);
+    const info = (init.body as { connection_info: { driver_volume_type: string; data: Json } }).connection_info;
+    expect(info.driver_volume_type).toBe('local');
+    expect(String(info.data.device_path)).toContain(path.join(s.dataDir, 'pools'));
+    // Asked again, the same host gets the same connection.
+    expect((await act({ 'os-initialize_connection': { connector } })).body).toEqual(init.body);
+    expect((await act({ 'os-attach': { instance_uuid: 'vm-1', mountpoint: '/dev/vdb', host_name: 'compute-1', mode: 'rw' } })).status).toBe(202);
+    const attached = await settle('p-nova', id, 'in-use');
+    expect(attached.attachments).toEqual([expect.objectContaining({ host_name: 'compute-1', volume_id: id })]);
+    expect((await act({ 'os-begin_detaching': null })).status).toBe(202);
+    expect((await s.api<{ volume: Json }>('GET', `/v3/p-nova/volumes/${id}`)).body.volume.status).toBe('detaching');
+    expect((await act({ 'os-terminate_connection': { connector } })).status).toBe(202);
+    await settle('p-nova', id, 'available');
+    expect((await s.api<{ volume: Json }>('GET', `/v3/p-nova/volumes/${id}`)).body.volume.attachments).toEqual([]);
+    // os-detach of a volume no longer attached says so.
+    const again = await act({ 'os-detach': {} });
+    expect(again.status).toBe(400);
+    expect(JSON.stringify(again.body)).toContain('the volume is not attached');
+  });
+
   it('adopts with a bad reference into error_managing, with the reason as a user message', async () => {
     const res = await s.api<{ volume: Json }>('POST', '/v3/p-manage/os-volume-manage', { volume: { host: 'volumed@local#local', ref: { 'source-name': 'nothing-here.img' }, name: 'ghost' } });
     expect(res.status).toBe(202);
