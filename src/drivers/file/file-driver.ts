@@ -155,8 +155,12 @@ export class FileDriver extends DriverBase {
     const tmp = this.tmpPath(path.basename(finalAbs));
     try {
       await build(tmp);
-      await fs.mkdir(path.dirname(finalAbs), { recursive: true });
-      await fs.rename(tmp, finalAbs);
+      await fs.rename(tmp, finalAbs).catch(async (e: NodeJS.ErrnoException) => {
+        // The first object of its kind (or a folder removed by hand): make the folder once, not per create.
+        if (e.code !== 'ENOENT') throw e;
+        await fs.mkdir(path.dirname(finalAbs), { recursive: true });
+        await fs.rename(tmp, finalAbs);
+      });
     } catch (e) {
       await fs.rm(tmp, { recursive: true, force: true });
       throw e;
@@ -189,12 +193,21 @@ export class FileDriver extends DriverBase {
         else await fs.mkdir(tmp, { mode: 0o755 });
         return;
       }
-      if (sourceAbs) await copySparseFile(sourceAbs, tmp);
-      else await fs.writeFile(tmp, '');
-      const { size } = await fs.stat(tmp);
-      if (size < req.sizeBytes) await fs.truncate(tmp, req.sizeBytes);
+      if (sourceAbs) {
+        await copySparseFile(sourceAbs, tmp);
+        const { size } = await fs.stat(tmp);
+        if (size < req.sizeBytes) await fs.truncate(tmp, req.sizeBytes);
+        return;
+      }
+      // An empty volume: one sparse file of the asked size, in as few system calls as it takes.
+      const fh = await fs.open(tmp, 'wx');
+      try {
+        await fh.truncate(req.sizeBytes);
+      } finally {
+        await fh.close();
+      }
     });
-    const sizeBytes = req.kind === 'block' ? (await fs.stat(finalAbs)).size : req.sizeBytes;
+    const sizeBytes = req.kind === 'block' && sourceAbs !== null ? (await fs.stat(finalAbs)).size : req.sizeBytes;
     return { externalId: rel, sizeBytes };
   }
 

@@ -3,6 +3,7 @@
 
 import { InvalidInputError } from '../../domain/errors.js';
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { Template } from './templates.js';
 import type { AclToken, Policy } from '../../domain/acl.js';
 import type {
   Attachment,
@@ -34,6 +35,12 @@ const SORT_COLUMNS = { createdAt: 'created_at', name: 'name', sizeBytes: 'size_b
 /** The highest code point: `p` <= name < `p + MAX_CHAR` selects names starting with p, using the index. */
 const MAX_CHAR = '\u{10FFFF}';
 
+const VOLUME_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('volumes').select('doc').where('id', '=', p.id));
+const TASK_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('tasks').select('doc').where('id', '=', p.id));
+const ATTACHMENTS_OF = new Template(['volume_id'] as const, (db, p) => db.selectFrom('attachments').select('doc').where('volume_id', '=', p.volume_id).orderBy('created_at').orderBy('id'));
+const LOCK_HOLDER = new Template(['lock_key'] as const, (db, p) => db.selectFrom('task_locks').select('task_id').where('lock_key', '=', p.lock_key).limit(1));
+const QUOTA_OF = new Template(['namespace'] as const, (db, p) => db.selectFrom('quotas').selectAll().where('namespace', '=', p.namespace));
+
 export function parseDoc<T>(row: { doc: string } | undefined): T | undefined {
   return row ? (JSON.parse(row.doc) as T) : undefined;
 }
@@ -52,7 +59,7 @@ export class SqlReader implements StoreReader {
   constructor(protected readonly db: Kysely<Database>) {}
 
   async getVolume(id: string): Promise<Volume | undefined> {
-    return parseDoc<Volume>(await this.db.selectFrom('volumes').select('doc').where('id', '=', id).executeTakeFirst());
+    return parseDoc<Volume>(await VOLUME_BY_ID.first(this.db, { id }));
   }
 
   async listVolumes(q: VolumeQuery): Promise<ListPage<Volume>> {
@@ -159,12 +166,12 @@ export class SqlReader implements StoreReader {
   }
 
   async listAttachments(volumeId: string): Promise<readonly Attachment[]> {
-    const rows = await this.db.selectFrom('attachments').select('doc').where('volume_id', '=', volumeId).orderBy('created_at').orderBy('id').execute();
+    const { rows } = await ATTACHMENTS_OF.run(this.db, { volume_id: volumeId });
     return rows.map((r) => JSON.parse(r.doc) as Attachment);
   }
 
   async getTask(id: string): Promise<Task | undefined> {
-    const row = await this.db.selectFrom('tasks').select('doc').where('id', '=', id).executeTakeFirst();
+    const row = await TASK_BY_ID.first(this.db, { id });
     return row ? parseTask(row.doc) : undefined;
   }
 
@@ -231,7 +238,7 @@ export class SqlReader implements StoreReader {
 
   async lockBusy(lockKeys: readonly string[]): Promise<boolean> {
     if (!lockKeys.length) return false;
-    const row = await this.db.selectFrom('task_locks').select('task_id').where('lock_key', 'in', [...lockKeys]).limit(1).executeTakeFirst();
+    const row = lockKeys.length === 1 ? await LOCK_HOLDER.first(this.db, { lock_key: lockKeys[0] }) : await this.db.selectFrom('task_locks').select('task_id').where('lock_key', 'in', [...lockKeys]).limit(1).executeTakeFirst();
     return row !== undefined;
   }
 
@@ -304,7 +311,7 @@ export class SqlReader implements StoreReader {
   }
 
   async getQuota(namespace: string): Promise<Quota | undefined> {
-    const row = await this.db.selectFrom('quotas').selectAll().where('namespace', '=', namespace).executeTakeFirst();
+    const row = await QUOTA_OF.first(this.db, { namespace });
     return row ? { namespace: row.namespace, volumes: Number(row.volumes), gigabytes: Number(row.gigabytes), snapshots: Number(row.snapshots) } : undefined;
   }
 

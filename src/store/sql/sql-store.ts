@@ -7,10 +7,18 @@ import { ChangeHub, type ChangeFilter, type CommittedChange, type Watcher } from
 import type { Store, StoreTx } from '../store.js';
 import { SqlReader } from './reader.js';
 import type { Database } from './schema.js';
+import { Template } from './templates.js';
 import { SqlTx } from './writer.js';
 
 /** Other processes may write too (a task worker, PostgreSQL peers): look for their changes this often while anyone watches. */
 const POLL_MS = 1000;
+const NEXT_INDEX = new Template([] as const, (db) =>
+  db
+    .updateTable('counters')
+    .set((eb) => ({ value: eb('value', '+', 1) }))
+    .where('name', '=', 'index')
+    .returning('value'),
+);
 /** At most this many transactions share one commit. */
 const MAX_GROUP = 256;
 
@@ -126,12 +134,8 @@ export abstract class SqlStore extends SqlReader implements Store {
   private async begin(trx: Transaction<Database>): Promise<SqlTx> {
     // Taking the index first makes this a write transaction at once, and
     // serializes writers on the counter row in every database.
-    const row = await trx
-      .updateTable('counters')
-      .set((eb) => ({ value: eb('value', '+', 1) }))
-      .where('name', '=', 'index')
-      .returning('value')
-      .executeTakeFirstOrThrow();
+    const row = await NEXT_INDEX.first(trx, {});
+    if (!row) throw new Error('the index counter is missing');
     return new SqlTx(trx, Number(row.value), new Date());
   }
 

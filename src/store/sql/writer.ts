@@ -37,7 +37,26 @@ import type {
 import type { CommittedChange } from '../changes.js';
 import { changedColumns, snapshotRow, taskRow, volumeRow } from './rows.js';
 import { ms, SqlReader } from './reader.js';
+import { Template } from './templates.js';
 import type { Database } from './schema.js';
+
+const INSERT_EVENT = new Template(['idx', 'seq', 'topic', 'type', 'key', 'namespace', 'created_at', 'payload'] as const, (db, p) =>
+  db.insertInto('events').values({ idx: p.idx, seq: p.seq, topic: p.topic, type: p.type, key: p.key, namespace: p.namespace, created_at: p.created_at, payload: p.payload }),
+);
+const ADD_USAGE = new Template(['scope', 'key', 'volumes', 'bytes', 'snapshots'] as const, (db, p) =>
+  db
+    .insertInto('usage')
+    .values({ scope: p.scope, key: p.key, volumes: p.volumes, bytes: p.bytes, snapshots: p.snapshots })
+    .onConflict((oc) =>
+      oc.columns(['scope', 'key']).doUpdateSet((eb) => ({
+        volumes: eb('usage.volumes', '+', eb.ref('excluded.volumes')),
+        bytes: eb('usage.bytes', '+', eb.ref('excluded.bytes')),
+        snapshots: eb('usage.snapshots', '+', eb.ref('excluded.snapshots')),
+      })),
+    ),
+);
+const INSERT_LOCK = new Template(['task_id', 'lock_key'] as const, (db, p) => db.insertInto('task_locks').values({ task_id: p.task_id, lock_key: p.lock_key }));
+const DELETE_LOCKS = new Template(['task_id'] as const, (db, p) => db.deleteFrom('task_locks').where('task_id', '=', p.task_id));
 
 export class SqlTx extends SqlReader implements StoreTx {
   private seq = 0;
@@ -57,10 +76,7 @@ export class SqlTx extends SqlReader implements StoreTx {
   }
 
   async emit(topic: EventTopic, type: string, key: string, namespace: string | null, payload: Readonly<Record<string, unknown>>): Promise<void> {
-    await this.db
-      .insertInto('events')
-      .values({ idx: this.index, seq: this.seq++, topic, type, key, namespace, created_at: ms(this.nowIso), payload: JSON.stringify(payload) })
-      .execute();
+    await INSERT_EVENT.run(this.db, { idx: this.index, seq: this.seq++, topic, type, key, namespace, created_at: ms(this.nowIso), payload: JSON.stringify(payload) });
     this.changes.push({ index: this.index, topic, type, key, namespace, payload });
   }
 
@@ -79,17 +95,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     const bytes = delta.bytes ?? 0;
     const snapshots = delta.snapshots ?? 0;
     if (!volumes && !bytes && !snapshots) return;
-    await this.db
-      .insertInto('usage')
-      .values({ scope, key, volumes, bytes, snapshots })
-      .onConflict((oc) =>
-        oc.columns(['scope', 'key']).doUpdateSet((eb) => ({
-          volumes: eb('usage.volumes', '+', volumes),
-          bytes: eb('usage.bytes', '+', bytes),
-          snapshots: eb('usage.snapshots', '+', snapshots),
-        })),
-      )
-      .execute();
+    await ADD_USAGE.run(this.db, { scope, key, volumes, bytes, snapshots });
   }
 
   /** A volume counts its size plus what an accepted extend has reserved. */
@@ -229,8 +235,7 @@ export class SqlTx extends SqlReader implements StoreTx {
   async insertTask(input: NewTask): Promise<Task> {
     const t: Task = { ...input, createdAt: this.nowIso, updatedAt: this.nowIso };
     await this.db.insertInto('tasks').values(taskRow(t, this.index)).execute();
-    const keys = [...new Set(t.lockKeys)];
-    if (keys.length) await this.db.insertInto('task_locks').values(keys.map((lock_key) => ({ task_id: t.id, lock_key }))).execute();
+    for (const lock_key of new Set(t.lockKeys)) await INSERT_LOCK.run(this.db, { task_id: t.id, lock_key });
     await this.emit('task', 'created', t.id, t.namespace, t as unknown as Record<string, unknown>);
     return t;
   }
@@ -246,7 +251,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     const res = await this.db.updateTable('tasks').set(columns).where('id', '=', id).where('state', '=', current.state).executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`task ${id} was changed by another runner`, { type: 'task', id });
     // An ended task holds no lock.
-    if (next.state !== current.state && (next.state === 'success' || next.state === 'error')) await this.db.deleteFrom('task_locks').where('task_id', '=', id).execute();
+    if (next.state !== current.state && (next.state === 'success' || next.state === 'error')) await DELETE_LOCKS.run(this.db, { task_id: id });
     // Progress ticks are not worth an event each; state changes always are.
     if (!quiet || patch.state !== undefined) await this.emit('task', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
     return next;
