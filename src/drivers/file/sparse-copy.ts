@@ -9,6 +9,8 @@ import * as fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 const READ_CHUNK = 1024 * 1024;
+/** From this size on, cp (which skips holes) beats reading the holes as zeros here. */
+const CP_FROM_BYTES = 16 * 1024 * 1024;
 /** Granularity of hole detection: a chunk of zeros this big is not written. */
 const HOLE_CHUNK = 64 * 1024;
 const ZEROS = Buffer.alloc(HOLE_CHUNK);
@@ -57,8 +59,9 @@ export async function copySparseFile(src: string, dst: string, progress?: Progre
   }
   // coreutils' cp finds the data extents with SEEK_DATA/SEEK_HOLE, which Node
   // cannot: a mostly empty 2 GiB volume copies in milliseconds instead of
-  // reading 2 GiB of zeros. Without it, the read loop below does the same.
-  if (await copyWithCp(src, dst)) {
+  // reading 2 GiB of zeros. Small files are read here: that is quicker than
+  // starting a process. Without cp, the read loop below does the same.
+  if ((await fs.stat(src)).size >= CP_FROM_BYTES && (await copyWithCp(src, dst))) {
     // Durable before the caller renames it into place, as the loop's copy is.
     const copied = await fs.open(dst, 'r+');
     await copied.sync().finally(() => copied.close());
