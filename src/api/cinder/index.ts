@@ -6,11 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
-import { NotFoundError } from '../../domain/errors.js';
+import { ForbiddenError, NotFoundError } from '../../domain/errors.js';
 import type { App } from '../app.js';
-import { ForbiddenError } from '../../domain/errors.js';
-import type { AccessRule, Need } from '../guard.js';
-import { tokenOf } from '../guard.js';
+import { tokenOf, type AccessRule, type Need } from '../guard.js';
 import { cinderErrorHandler, fault } from './errors.js';
 import type { KeystoneAuth } from './keystone.js';
 import { atLeast, format, MAX_VERSION, MIN_VERSION, negotiate, VERSION_HEADER, type Microversion } from './microversions.js';
