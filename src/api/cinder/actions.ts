@@ -14,6 +14,7 @@ import { attachmentOnHost, connectionInfo } from './connections.js';
 import { callerOf, GIB, parseBool, type Caller } from './context.js';
 import { atLeast } from './microversions.js';
 import { ActionBody, IdParams } from './schemas.js';
+import { poolOfHost } from './views.js';
 import { visibleVolume } from './volumes.js';
 
 type Body = Record<string, unknown>;
@@ -58,14 +59,6 @@ function dict(body: Body, field: string): Record<string, string> {
   const v = body[field];
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidInputError('must be a dictionary', field);
   return Object.fromEntries(Object.entries(v).map(([k, val]) => [k, String(val)]));
-}
-
-/** `volumed@pool#pool`, `volumed@pool` or a bare pool id: the pool it names. */
-export function poolOfHost(host: string): string {
-  const hash = host.indexOf('#');
-  if (hash >= 0) return host.slice(hash + 1);
-  const at = host.indexOf('@');
-  return at >= 0 ? host.slice(at + 1) : host;
 }
 
 async function waitTask(c: ActionContext, taskId: string): Promise<void> {

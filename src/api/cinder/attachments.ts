@@ -107,8 +107,11 @@ export function attachmentRoutes(app: App, volumed: Volumed): void {
   const list = (detail: boolean) => async (req: { query: { limit?: number; all_tenants?: string; volume_id?: string } } & Parameters<typeof callerOf>[1]) => {
     const caller = callerOf(volumed, req);
     const all = caller.admin && req.query.all_tenants !== undefined;
-    const items = await engine.listAttachmentsIn(all ? undefined : caller.project, Math.min(req.query.limit ?? 1000, 1000));
-    return { attachments: items.filter((a) => req.query.volume_id === undefined || a.volumeId === req.query.volume_id).map((a) => attachmentView(a, detail)) };
+    const items =
+      req.query.volume_id !== undefined
+        ? await engine.listAttachments((await visibleVolume(volumed, caller, req.query.volume_id)).id)
+        : await engine.listAttachmentsIn(all ? undefined : caller.project, Math.min(req.query.limit ?? 1000, 1000));
+    return { attachments: items.map((a) => attachmentView(a, detail)) };
   };
   app.get('/attachments', { config: { access: { ...access, need: 'list-volume' }, minVersion: '3.27' }, schema: { params: ProjectParams, querystring: ListQuery } }, list(false));
   app.get('/attachments/detail', { config: { access: { ...access, need: 'list-volume' }, minVersion: '3.27' }, schema: { params: ProjectParams, querystring: ListQuery } }, list(true));

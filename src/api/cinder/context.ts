@@ -3,11 +3,11 @@
 
 import type { FastifyRequest } from 'fastify';
 import { allows } from '../../domain/acl.js';
-import { InvalidInputError, NotFoundError, UnauthenticatedError } from '../../domain/errors.js';
+import { InvalidInputError, UnauthenticatedError } from '../../domain/errors.js';
 import type { Volumed } from '../../app/open.js';
 import { tokenOf } from '../guard.js';
 import type { KeystoneIdentity } from './keystone.js';
-import { atLeast, type Microversion } from './microversions.js';
+import type { Microversion } from './microversions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,12 +43,6 @@ export function callerOf(volumed: Volumed, req: FastifyRequest): Caller {
   }
   const project = params.project_id ?? 'default';
   return { project, admin: allows(req.identity, 'admin', project) };
-}
-
-/** Routes without a project id in the URL exist from 3.67. */
-export function requireProjectInUrlBefore367(req: FastifyRequest): void {
-  const params = req.params as { project_id?: string };
-  if (params.project_id === undefined && !atLeast(req.cinderVersion, '3.67')) throw new NotFoundError('resource', req.url.split('?')[0] ?? '');
 }
 
 /** The base of this request's links: scheme, host and /v3/{project}. */

@@ -93,15 +93,11 @@ export function timeFilter(text: string | undefined, field: 'created_at' | 'upda
   }
 }
 
-/** The `<collection>_links` of a page that may continue: the same query with the last id as marker. */
-export function nextLinks(req: FastifyRequest, caller: Caller, collection: string, path: string, lastId: string | undefined, more: boolean): { href: string; rel: string }[] | undefined {
-  if (!more || lastId === undefined) return undefined;
+/** `{<collection>_links: [next]}` for a page that may continue (the same query, the last id as marker), else nothing. */
+export function nextLinks(req: FastifyRequest, caller: Caller, collection: string, path: string, lastId: string | undefined, more: boolean): Record<string, unknown> {
+  if (!more || lastId === undefined) return {};
   const url = new URL(req.url, 'http://x');
   url.searchParams.delete('offset');
   url.searchParams.set('marker', lastId);
-  return [{ href: `${linkBase(req, caller.project).versioned}/${path}?${url.searchParams.toString()}`, rel: 'next' }];
-}
-
-export function collectionLinksKey(collection: string): string {
-  return `${collection}_links`;
+  return { [`${collection}_links`]: [{ href: `${linkBase(req, caller.project).versioned}/${path}?${url.searchParams.toString()}`, rel: 'next' }] };
 }

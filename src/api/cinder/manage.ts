@@ -8,10 +8,9 @@ import type { Volumed } from '../../app/open.js';
 import { InvalidInputError, NotFoundError } from '../../domain/errors.js';
 import type { ManageableObject } from '../../domain/types.js';
 import type { App } from '../app.js';
-import { poolOfHost } from './actions.js';
 import { callerOf, parseBool } from './context.js';
 import { Id, Metadata, ProjectParams } from './schemas.js';
-import { snapshotView } from './views.js';
+import { poolOfHost, snapshotView } from './views.js';
 import { detailOf, visibleVolume } from './volumes.js';
 
 const strict = { additionalProperties: false } as const;

@@ -9,7 +9,7 @@ import { SNAPSHOT_TRANSITIONS } from '../../domain/states.js';
 import type { Snapshot, SnapshotStatus } from '../../domain/types.js';
 import type { App } from '../app.js';
 import { callerOf, namesOf, parseBool, type Caller } from './context.js';
-import { collectionLinksKey, metadataFilter, nextLinks, pageOf, scopeOf } from './listing.js';
+import { metadataFilter, nextLinks, pageOf, scopeOf } from './listing.js';
 import { atLeast } from './microversions.js';
 import { ActionBody, CreateSnapshotBody, IdParams, KeyParams, ListQuery, MetadataBody, MetaItemBody, ProjectParams, UpdateSnapshotBody } from './schemas.js';
 import { snapshotView } from './views.js';
@@ -69,8 +69,7 @@ export function snapshotRoutes(app: App, volumed: Volumed): void {
     const body: Record<string, unknown> = {
       snapshots: items.map((s) => (detail ? snapshotView(req, caller, s) : { id: s.id, name: s.name, status: s.status, size: snapshotView(req, caller, s).size, volume_id: s.volumeId })),
     };
-    const links = nextLinks(req, caller, 'snapshots', detail ? 'snapshots/detail' : 'snapshots', page.items.at(-1)?.id, page.nextCursor !== null);
-    if (links) body[collectionLinksKey('snapshots')] = links;
+    Object.assign(body, nextLinks(req, caller, 'snapshots', detail ? 'snapshots/detail' : 'snapshots', page.items.at(-1)?.id, page.nextCursor !== null));
     return body;
   };
   app.get('/snapshots', { config: { access: { need: 'list-volume', namespaceFrom: 'params', namespaceParam: 'project_id' } }, schema: { params: ProjectParams, querystring: ListQuery } }, list(false));

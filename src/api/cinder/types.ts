@@ -31,9 +31,6 @@ export function typeRoutes(app: App, volumed: Volumed): void {
     const types = (await engine.listTypes()).filter((t) => wanted === 'all' || t.isPublic === wanted);
     return { volume_types: types.map((t) => typeView(t, caller.admin)) };
   });
-  app.get('/types/default', { config: { access: { need: 'list-volume', namespaceFrom: 'params', namespaceParam: 'project_id' } }, schema: { params: ProjectParams } }, async () => {
-    throw new NotFoundError('type', 'default');
-  });
   app.get('/types/:id', { config: { access: { need: 'list-volume', namespaceFrom: 'params', namespaceParam: 'project_id' } }, schema: { params: IdParams } }, async (req) => {
     const caller = callerOf(volumed, req);
     return { volume_type: typeView(await visibleType(caller.admin, req.params.id), caller.admin) };

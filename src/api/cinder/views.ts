@@ -11,6 +11,14 @@ export function hostOf(poolId: string): string {
   return `volumed@${poolId}#${poolId}`;
 }
 
+/** The pool a host names (the inverse of hostOf): `volumed@pool#pool`, `volumed@pool` or a bare pool id. */
+export function poolOfHost(host: string): string {
+  const hash = host.indexOf('#');
+  if (hash >= 0) return host.slice(hash + 1);
+  const at = host.indexOf('@');
+  return at >= 0 ? host.slice(at + 1) : host;
+}
+
 export const DEFAULT_ZONE = 'nova';
 
 export function zoneOf(pool: Pool | undefined): string {

@@ -8,7 +8,7 @@ import { InvalidInputError, NotFoundError } from '../../domain/errors.js';
 import type { Volume, VolumeSource } from '../../domain/types.js';
 import type { App } from '../app.js';
 import { callerOf, GIB, namesOf, parseBool, type Caller } from './context.js';
-import { collectionLinksKey, metadataFilter, nextLinks, pageOf, scopeOf, sortOf, timeFilter } from './listing.js';
+import { metadataFilter, nextLinks, pageOf, scopeOf, sortOf, timeFilter } from './listing.js';
 import { atLeast } from './microversions.js';
 import { CreateVolumeBody, DeleteVolumeQuery, IdParams, KeyParams, ListQuery, MetadataBody, MetaItemBody, ProjectParams, UpdateVolumeBody } from './schemas.js';
 import { volumeDetail, volumeSummary, zoneOf, type VolumeViewContext } from './views.js';
@@ -91,8 +91,7 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
     const volumes = [];
     for (const v of result.items) volumes.push(ctx ? volumeDetail(ctx, v, await engine.listAttachments(v.id)) : volumeSummary(req, caller, v));
     const body: Record<string, unknown> = { volumes };
-    const links = nextLinks(req, caller, 'volumes', detail ? 'volumes/detail' : 'volumes', result.items.at(-1)?.id, result.nextCursor !== null);
-    if (links) body[collectionLinksKey('volumes')] = links;
+    Object.assign(body, nextLinks(req, caller, 'volumes', detail ? 'volumes/detail' : 'volumes', result.items.at(-1)?.id, result.nextCursor !== null));
     if (q.with_count !== undefined && atLeast(req.cinderVersion, '3.45') && parseBool(q.with_count, 'with_count')) body.count = (await engine.usage(caller.project)).volumes;
     return body;
   };

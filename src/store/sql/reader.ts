@@ -30,10 +30,8 @@ import type {
 } from '../store.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
 import type { Database } from './schema.js';
+import { listVolumes } from './volume-list.js';
 
-const SORT_COLUMNS = { createdAt: 'created_at', name: 'name', sizeBytes: 'size_bytes' } as const;
-/** The highest code point: `p` <= name < `p + MAX_CHAR` selects names starting with p, using the index. */
-const MAX_CHAR = '\u{10FFFF}';
 
 const VOLUME_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('volumes').select('doc').where('id', '=', p.id));
 const TASK_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('tasks').select('doc').where('id', '=', p.id));
@@ -62,53 +60,8 @@ export class SqlReader implements StoreReader {
     return parseDoc<Volume>(await VOLUME_BY_ID.first(this.db, { id }));
   }
 
-  async listVolumes(q: VolumeQuery): Promise<ListPage<Volume>> {
-    const limit = clampLimit(q.limit);
-    const sort = q.sort ?? 'createdAt';
-    const direction = q.direction ?? 'asc';
-    const column = SORT_COLUMNS[sort];
-    let query = this.db.selectFrom('volumes').select(['doc', 'id', 'created_at', 'name', 'size_bytes']);
-    if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
-    if (q.namespaces !== undefined) query = q.namespaces.length ? query.where('namespace', 'in', [...q.namespaces]) : query.where(sql<boolean>`1 = 0`);
-    if (q.status?.length) query = query.where('status', 'in', [...q.status]);
-    if (q.poolId !== undefined) query = query.where('pool_id', '=', q.poolId);
-    if (q.typeId !== undefined) query = query.where('type_id', '=', q.typeId);
-    if (q.namePrefix) query = query.where('name', '>=', q.namePrefix).where('name', '<', q.namePrefix + MAX_CHAR);
-    if (q.createdAfter !== undefined) query = query.where('created_at', '>=', ms(q.createdAfter));
-    if (q.createdBefore !== undefined) query = query.where('created_at', '<', ms(q.createdBefore));
-    for (const [key, value] of Object.entries(q.labels ?? {})) {
-      query = query.where('id', 'in', this.db.selectFrom('volume_labels').select('volume_id').where('key', '=', key).where('value', '=', value));
-    }
-    if (q.name !== undefined) query = query.where('name', '=', q.name);
-    if (q.updatedAfter !== undefined) query = query.where('updated_at', '>=', ms(q.updatedAfter));
-    if (q.updatedBefore !== undefined) query = query.where('updated_at', '<', ms(q.updatedBefore));
-    if (q.bootable !== undefined) query = query.where('bootable', '=', q.bootable ? 1 : 0);
-    const op = direction === 'asc' ? '>' : '<';
-    if (q.cursor !== undefined) {
-      const pos = decodeCursor(q.cursor, sort, direction);
-      query = query.where((eb) => eb(eb.refTuple(column, 'id'), op, eb.tuple(pos.value, pos.id)));
-    }
-    if (q.afterId !== undefined) {
-      const marker = await this.db.selectFrom('volumes').select(['id', 'namespace', 'created_at', 'name', 'size_bytes']).where('id', '=', q.afterId).executeTakeFirst();
-      const visible = marker && (q.namespace === undefined || marker.namespace === q.namespace) && (q.namespaces === undefined || q.namespaces.includes(marker.namespace));
-      if (!marker || !visible) throw new InvalidInputError(`marker ${q.afterId} not found`, 'marker');
-      const value = sort === 'createdAt' ? Number(marker.created_at) : sort === 'name' ? marker.name : Number(marker.size_bytes);
-      query = query.where((eb) => eb(eb.refTuple(column, 'id'), op, eb.tuple(value, marker.id)));
-    }
-    if (q.offset !== undefined && (!Number.isInteger(q.offset) || q.offset < 0)) throw new InvalidInputError('must be a whole number, 0 or more', 'offset');
-    const rows = await query
-      .orderBy(column, direction)
-      .orderBy('id', direction)
-      .limit(limit + 1)
-      .$if(q.offset !== undefined && q.offset > 0, (qb) => qb.offset(q.offset ?? 0))
-      .execute();
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    const nextCursor =
-      rows.length > limit && last
-        ? encodeCursor({ sort, direction, value: sort === 'createdAt' ? Number(last.created_at) : sort === 'name' ? last.name : Number(last.size_bytes), id: last.id })
-        : null;
-    return { items: page.map((r) => JSON.parse(r.doc) as Volume), nextCursor };
+  listVolumes(q: VolumeQuery): Promise<ListPage<Volume>> {
+    return listVolumes(this.db, q);
   }
 
   async listVolumesInPool(poolId: string, afterId: string | null, limit: number): Promise<readonly Volume[]> {

@@ -1,0 +1,72 @@
+// Listing volumes: the filters, one sort (created, name or size) with the id
+// as tie-breaker, and keyset paging by cursor or by marker (a volume id), or
+// by offset. Every filter and sort has an index behind it.
+
+import { sql, type Kysely } from 'kysely';
+import { InvalidInputError } from '../../domain/errors.js';
+import type { Volume } from '../../domain/types.js';
+import type { ListPage, VolumeQuery } from '../store.js';
+import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
+import { ms } from './reader.js';
+import type { Database } from './schema.js';
+
+const SORT_COLUMNS = { createdAt: 'created_at', name: 'name', sizeBytes: 'size_bytes' } as const;
+/** The highest code point: `p` <= name < `p + MAX_CHAR` selects names starting with p, using the index. */
+const MAX_CHAR = '\u{10FFFF}';
+
+type Sort = keyof typeof SORT_COLUMNS;
+interface SortColumns {
+  readonly created_at: number;
+  readonly name: string;
+  readonly size_bytes: number;
+}
+
+/** A row's value in the sort's column (what cursors and markers hold). */
+function sortValue(sort: Sort, row: SortColumns): string | number {
+  return sort === 'createdAt' ? Number(row.created_at) : sort === 'name' ? row.name : Number(row.size_bytes);
+}
+
+export async function listVolumes(db: Kysely<Database>, q: VolumeQuery): Promise<ListPage<Volume>> {
+  const limit = clampLimit(q.limit);
+  const sort = q.sort ?? 'createdAt';
+  const direction = q.direction ?? 'asc';
+  const column = SORT_COLUMNS[sort];
+  const op = direction === 'asc' ? '>' : '<';
+  if (q.offset !== undefined && (!Number.isInteger(q.offset) || q.offset < 0)) throw new InvalidInputError('must be a whole number, 0 or more', 'offset');
+  let query = db.selectFrom('volumes').select(['doc', 'id', 'created_at', 'name', 'size_bytes']);
+  if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
+  if (q.namespaces !== undefined) query = q.namespaces.length ? query.where('namespace', 'in', [...q.namespaces]) : query.where(sql<boolean>`1 = 0`);
+  if (q.status?.length) query = query.where('status', 'in', [...q.status]);
+  if (q.poolId !== undefined) query = query.where('pool_id', '=', q.poolId);
+  if (q.typeId !== undefined) query = query.where('type_id', '=', q.typeId);
+  if (q.name !== undefined) query = query.where('name', '=', q.name);
+  if (q.namePrefix) query = query.where('name', '>=', q.namePrefix).where('name', '<', q.namePrefix + MAX_CHAR);
+  if (q.createdAfter !== undefined) query = query.where('created_at', '>=', ms(q.createdAfter));
+  if (q.createdBefore !== undefined) query = query.where('created_at', '<', ms(q.createdBefore));
+  if (q.updatedAfter !== undefined) query = query.where('updated_at', '>=', ms(q.updatedAfter));
+  if (q.updatedBefore !== undefined) query = query.where('updated_at', '<', ms(q.updatedBefore));
+  if (q.bootable !== undefined) query = query.where('bootable', '=', q.bootable ? 1 : 0);
+  for (const [key, value] of Object.entries(q.labels ?? {})) {
+    query = query.where('id', 'in', db.selectFrom('volume_labels').select('volume_id').where('key', '=', key).where('value', '=', value));
+  }
+  if (q.cursor !== undefined) {
+    const pos = decodeCursor(q.cursor, sort, direction);
+    query = query.where((eb) => eb(eb.refTuple(column, 'id'), op, eb.tuple(pos.value, pos.id)));
+  }
+  if (q.afterId !== undefined) {
+    const marker = await db.selectFrom('volumes').select(['id', 'namespace', 'created_at', 'name', 'size_bytes']).where('id', '=', q.afterId).executeTakeFirst();
+    const visible = marker && (q.namespace === undefined || marker.namespace === q.namespace) && (q.namespaces === undefined || q.namespaces.includes(marker.namespace));
+    if (!marker || !visible) throw new InvalidInputError(`marker ${q.afterId} not found`, 'marker');
+    query = query.where((eb) => eb(eb.refTuple(column, 'id'), op, eb.tuple(sortValue(sort, marker), marker.id)));
+  }
+  const rows = await query
+    .orderBy(column, direction)
+    .orderBy('id', direction)
+    .limit(limit + 1)
+    .$if((q.offset ?? 0) > 0, (qb) => qb.offset(q.offset ?? 0))
+    .execute();
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const nextCursor = rows.length > limit && last ? encodeCursor({ sort, direction, value: sortValue(sort, last), id: last.id }) : null;
+  return { items: page.map((r) => JSON.parse(r.doc) as Volume), nextCursor };
+}
