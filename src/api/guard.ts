@@ -119,7 +119,8 @@ export function installGuard(app: FastifyInstance, volumed: Volumed, publicPrefi
       const from = (rule.namespaceFrom === 'body' ? req.body : rule.namespaceFrom === 'query' ? req.query : req.params) as Record<string, unknown> | undefined;
       const named = from?.[rule.namespaceParam ?? 'namespace'];
       const ns = typeof named === 'string' ? named : undefined;
-      if (rule.list && ns === undefined) {
+      // `*` (Nomad's namespace=*) lists every namespace the caller may list.
+      if (rule.list && (ns === undefined || ns === '*')) {
         const visible = visibleNamespaces(identity, need, await volumed.engine.listNamespaces());
         req.visible = visible === 'all' ? undefined : visible;
       } else if (!allows(identity, need, ns ?? 'default')) {

@@ -13,6 +13,7 @@ import { installAuditLog, installRateLimit, type RateLimitOptions } from './hard
 import { installMetrics } from './metrics.js';
 import { cinderRoutes } from './cinder/index.js';
 import { KeystoneAuth, type KeystoneOptions } from './cinder/keystone.js';
+import { nomadRoutes } from './nomad/index.js';
 import { aclRoutes } from './v1/acl.js';
 import { attachmentRoutes } from './v1/attachments.js';
 import type { App } from './v1/context.js';
@@ -99,5 +100,6 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
     { prefix: '/api/v1' },
   );
   await cinderRoutes(app, volumed, options.keystone ? { keystone: new KeystoneAuth(options.keystone) } : {});
+  await nomadRoutes(app, volumed, { version: options.version ?? '0.1.0' });
   return app;
 }

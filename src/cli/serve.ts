@@ -59,7 +59,9 @@ export async function serve(flags: ConfigOverrides): Promise<void> {
   if (recovery.resumed.length || recovery.failed.length || recovery.rolledBack.length) logger.warn(recovery, 'recovered work interrupted by the last stop');
   void reportOrphansWhenSettled(volumed, recovery.resumed, logger);
 
-  const app = await buildServer(volumed, { logger, ...(tls ? { tls } : {}), rateLimit: config.rateLimit, auditLog: config.auditLog, ...(config.keystone ? { keystone: config.keystone } : {}) });
+  // The version the APIs report (Nomad's plugin and volume Version): package.json beside dist/.
+  const { version } = JSON.parse(await fs.readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const app = await buildServer(volumed, { logger, version, ...(tls ? { tls } : {}), rateLimit: config.rateLimit, auditLog: config.auditLog, ...(config.keystone ? { keystone: config.keystone } : {}) });
   const address = await app.listen({ host: config.host, port: config.port });
   logger.info({ address, dataDir: config.dataDir, pools: volumed.pools.ids(), acl: config.acl }, 'volumed listening');
   if (!config.acl && !isLoopback(config.host)) logger.warn('ACLs are off on a non-loopback address (--insecure-no-acl)');

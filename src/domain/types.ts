@@ -137,6 +137,20 @@ export interface AclRule {
   readonly rootSquash: boolean;
 }
 
+/**
+ * What a CSI-speaking client (Nomad, the CSI plugin) asked for when it made or
+ * registered the volume, kept for its own reads and for CSI drivers: the
+ * filesystem to mount, the plugin parameters, the volume context the
+ * storage returned, and the capacity range requested.
+ */
+export interface CsiAttributes {
+  readonly fsType: string;
+  readonly parameters: Labels;
+  readonly context: Labels;
+  readonly capacityMin: number;
+  readonly capacityMax: number;
+}
+
 export interface Volume {
   readonly id: string;
   readonly name: string;
@@ -165,6 +179,7 @@ export interface Volume {
   readonly source: VolumeSource | null;
   readonly topology: Labels;
   readonly lastError: string | null;
+  readonly csi?: CsiAttributes;
   /**
    * Engine state, never writable through an update: bytes an accepted extend
    * has reserved against the quota until it ends, and the task whose online

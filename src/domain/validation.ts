@@ -12,6 +12,14 @@ export function checkName(name: unknown, field = 'name'): string {
   return name;
 }
 
+/** A record id chosen by the caller (Nomad volume ids): also a file name in some pools. */
+export function checkRecordId(id: unknown, field = 'id'): string {
+  if (typeof id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id)) {
+    throw new InvalidInputError('must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit', field);
+  }
+  return id;
+}
+
 export function checkSize(bytes: unknown, field = 'sizeBytes'): number {
   if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes <= 0) throw new InvalidInputError('must be a positive whole number of bytes', field);
   return bytes;

@@ -46,7 +46,7 @@ import {
   type VolumeFieldsUpdate,
 } from './volume-actions.js';
 import { createHandlers, createVolume, type CreateVolumeInput } from './volume-create.js';
-import { deleteHandlers, deleteVolume, unmanageVolume, type DeleteOptions } from './volume-delete.js';
+import { deleteHandlers, deleteVolume, unmanageVolume, type DeleteOptions, type UnmanageOptions } from './volume-delete.js';
 
 export const TASK_HANDLERS: HandlerRegistry = {
   ...createHandlers,
@@ -137,7 +137,7 @@ export class Engine {
   beginDetaching = (id: string): Promise<Volume> => holdVolume(this.ctx, id, 'beginDetaching');
   rollDetaching = (id: string): Promise<Volume> => holdVolume(this.ctx, id, 'rollDetaching');
   manageVolume = (input: ManageVolumeInput): Promise<Accepted<Volume>> => manageVolume(this.ctx, input);
-  unmanageVolume = (id: string): Promise<Accepted<Volume>> => unmanageVolume(this.ctx, id);
+  unmanageVolume = (id: string, options?: UnmanageOptions): Promise<Accepted<Volume>> => unmanageVolume(this.ctx, id, options);
   listManageableVolumes = (poolId: string): Promise<ManageableObject[]> => listManageableVolumes(this.ctx, poolId);
   listManageableSnapshots = (poolId: string): Promise<ManageableObject[]> => listManageableSnapshots(this.ctx, poolId);
 
@@ -165,7 +165,7 @@ export class Engine {
 
   // ---- snapshots ----
   createSnapshot = (volumeId: string, input: CreateSnapshotInput): Promise<Accepted<Snapshot>> => createSnapshot(this.ctx, volumeId, input);
-  deleteSnapshot = (id: string, options?: { force?: boolean }): Promise<Accepted<Snapshot>> => deleteSnapshot(this.ctx, id, options);
+  deleteSnapshot = (id: string, options?: { force?: boolean; secrets?: Readonly<Record<string, string>> }): Promise<Accepted<Snapshot>> => deleteSnapshot(this.ctx, id, options);
   getSnapshot = (id: string): Promise<Snapshot> => mustGetSnapshot(this.store, id);
   updateSnapshot = (id: string, patch: { name?: string; description?: string; labels?: Record<string, string> }): Promise<Snapshot> => updateSnapshot(this.ctx, id, patch);
   manageSnapshot = (input: ManageSnapshotInput): Promise<Accepted<Snapshot>> => manageSnapshot(this.ctx, input);

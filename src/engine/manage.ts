@@ -5,17 +5,19 @@ import { newId } from './ids.js';
 import { ConflictError, InvalidInputError } from '../domain/errors.js';
 import { decideVolume } from '../domain/states.js';
 import { placementProblems } from '../domain/placement.js';
-import { GiB, roundUpToGiB, type ManageableObject, type Quota, type Task, type Volume, type VolumeKind } from '../domain/types.js';
-import { checkLabels, checkName, checkNamespace } from '../domain/validation.js';
+import { GiB, roundUpToGiB, type AccessModeRequest, type CsiAttributes, type ManageableObject, type Quota, type Task, type Volume, type VolumeKind } from '../domain/types.js';
+import { checkAccessModes, checkLabels, checkName, checkNamespace, checkRecordId } from '../domain/validation.js';
 import type { Driver, ManageableCandidate } from '../drivers/driver.js';
 import type { StoreReader, StoreTx } from '../store/store.js';
 import { enqueue, mustGetVolume, newVolumeRecord, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
 import type { HandlerRegistry } from './tasks/handler.js';
-import { resolveType } from './volume-create.js';
+import { checkIdFree, resolveType } from './volume-create.js';
 
 export interface ManageVolumeInput {
+  /** The caller's id for the volume (Nomad's); a new one when absent. */
+  readonly id?: string;
   readonly pool: string;
   readonly reference: Readonly<Record<string, string>>;
   readonly name?: string;
@@ -25,6 +27,12 @@ export interface ManageVolumeInput {
   readonly kind?: VolumeKind;
   readonly labels?: Readonly<Record<string, string>>;
   readonly bootable?: boolean;
+  readonly accessModes?: readonly AccessModeRequest[];
+  readonly mountOptions?: readonly string[];
+  readonly topology?: Readonly<Record<string, string>>;
+  /** CSI-style secrets: sealed at rest, never returned. */
+  readonly secrets?: Readonly<Record<string, string>>;
+  readonly csi?: CsiAttributes;
   /** Cinder sizes are whole GiB: grow the object to the next GiB when adopting. */
   readonly roundToGiB?: boolean;
   /**
@@ -44,7 +52,9 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
   const pool = await ctx.store.getPool(input.pool);
   if (!pool) throw new InvalidInputError(`no such pool: ${input.pool}`, 'pool');
   const driver = ctx.pools.require(pool.id, 'manage', 'manage existing');
-  const id = newId();
+  const id = input.id === undefined ? newId() : checkRecordId(input.id);
+  const accessModes = checkAccessModes(input.accessModes);
+  if (input.id !== undefined) await checkIdFree(ctx.store, id);
   if (input.checkLater) return manageLater(ctx, id, input, { namespace, labels, kind, typeId: type?.id ?? null, poolId: pool.id });
   // The driver checks the reference (inside the pool, no links, right kind) before anything is written.
   const found = await driver.manageExisting(id, input.reference, kind);
@@ -54,13 +64,25 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
   return ctx.store.transact(async (tx) => {
     const managed = (await tx.findVolumesByExternalId(pool.id, [found.externalId])).get(found.externalId);
     if (managed) throw new ConflictError(`${found.externalId} in pool ${pool.id} is already managed as volume ${managed}`, { type: 'volume', id: managed });
+    if (input.id !== undefined) await checkIdFree(tx, id);
     await checkQuota(tx, namespace, { volumes: 1, bytes: sizeBytes }, ctx.quotaDefaults);
     const volume = await tx.insertVolume(
       newVolumeRecord(
         { id, name, namespace, sizeBytes, status: decision.next ?? 'managing', poolId: pool.id, kind },
-        { description: input.description ?? '', typeId: type?.id ?? null, externalId: found.externalId, bootable: input.bootable ?? false, labels },
+        {
+          description: input.description ?? '',
+          typeId: type?.id ?? null,
+          externalId: found.externalId,
+          bootable: input.bootable ?? false,
+          labels,
+          accessModes,
+          mountOptions: [...(input.mountOptions ?? [])],
+          topology: { ...(input.topology ?? {}) },
+          ...(input.csi ? { csi: input.csi } : {}),
+        },
       ),
     );
+    if (input.secrets && Object.keys(input.secrets).length) await tx.setVolumeSecrets(id, ctx.secrets.seal(checkLabels(input.secrets, 'secrets')));
     const task = await enqueue(ctx, tx, { operation: 'volume.manage', namespace, lockKeys: [id], resourceType: 'volume', resourceId: id, params: { reference: input.reference } });
     return { resource: volume, task };
   });

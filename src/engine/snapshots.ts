@@ -8,6 +8,7 @@ import { SNAPSHOT_STATUSES, type Snapshot, type SnapshotStatus } from '../domain
 import { checkLabels, checkName } from '../domain/validation.js';
 import type { StoreTx } from '../store/store.js';
 import { enqueue, mustGetSnapshot, mustGetVolume, type Accepted, type EngineContext } from './context.js';
+import { mergeSecrets } from './secrets.js';
 import { snapshotRef, volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
 import type { HandlerRegistry } from './tasks/handler.js';
@@ -63,9 +64,16 @@ export async function createSnapshot(ctx: EngineContext, volumeId: string, input
   });
 }
 
-async function startSnapshotAction(ctx: EngineContext, id: string, action: 'delete' | 'forceDelete' | 'unmanage', operation: string): Promise<Accepted<Snapshot>> {
+async function startSnapshotAction(
+  ctx: EngineContext,
+  id: string,
+  action: 'delete' | 'forceDelete' | 'unmanage',
+  operation: string,
+  secrets?: Readonly<Record<string, string>>,
+): Promise<Accepted<Snapshot>> {
   return ctx.store.transact(async (tx) => {
     const snap = await mustGetSnapshot(tx, id);
+    await mergeSecrets(ctx, tx, 'snapshot', id, secrets);
     const t = decideSnapshot(action, id, snap.status);
     const dependents = await tx.volumesFromSource(id, ['creating']);
     if (dependents.length) throw new InvalidStateError({ type: 'snapshot', id }, `${action} snapshot`, snap.status, `volume ${dependents[0]?.id ?? ''} is being created from it`);
@@ -75,8 +83,8 @@ async function startSnapshotAction(ctx: EngineContext, id: string, action: 'dele
   });
 }
 
-export function deleteSnapshot(ctx: EngineContext, id: string, options: { force?: boolean } = {}): Promise<Accepted<Snapshot>> {
-  return startSnapshotAction(ctx, id, options.force ? 'forceDelete' : 'delete', 'snapshot.delete');
+export function deleteSnapshot(ctx: EngineContext, id: string, options: { force?: boolean; secrets?: Readonly<Record<string, string>> } = {}): Promise<Accepted<Snapshot>> {
+  return startSnapshotAction(ctx, id, options.force ? 'forceDelete' : 'delete', 'snapshot.delete', options.secrets);
 }
 
 export function unmanageSnapshot(ctx: EngineContext, id: string): Promise<Accepted<Snapshot>> {

@@ -3,11 +3,11 @@
 // one transaction; the task asks the driver and commits the outcome.
 
 import { newId } from './ids.js';
-import { InvalidInputError, InvalidStateError } from '../domain/errors.js';
+import { ConflictError, InvalidInputError, InvalidStateError } from '../domain/errors.js';
 import { typeKind, typeWantsMultiattach } from '../domain/placement.js';
 import { decideVolume, type VolumeAction } from '../domain/states.js';
-import type { AccessModeRequest, AclRule, ContainerCluster, Task, Volume, VolumeKind, VolumeSource, VolumeType } from '../domain/types.js';
-import { checkAccessModes, checkLabels, checkName, checkNamespace, checkSize } from '../domain/validation.js';
+import type { AccessModeRequest, AclRule, ContainerCluster, CsiAttributes, Task, Volume, VolumeKind, VolumeSource, VolumeType } from '../domain/types.js';
+import { checkAccessModes, checkLabels, checkName, checkNamespace, checkRecordId, checkSize } from '../domain/validation.js';
 import type { CreateVolumeRequest as DriverCreate } from '../drivers/driver.js';
 import type { StoreReader } from '../store/store.js';
 import { enqueue, mustGetSnapshot, mustGetVolume, newVolumeRecord, finishVolume, type Accepted, type EngineContext } from './context.js';
@@ -17,6 +17,8 @@ import { choosePool } from './scheduler.js';
 import type { HandlerRegistry } from './tasks/handler.js';
 
 export interface CreateVolumeInput {
+  /** The caller's id for the volume (Nomad's); a new one when absent. */
+  readonly id?: string;
   readonly name: string;
   readonly sizeBytes: number;
   readonly namespace?: string;
@@ -38,6 +40,7 @@ export interface CreateVolumeInput {
   readonly topology?: Readonly<Record<string, string>>;
   /** CSI-style secrets: sealed at rest, never returned. */
   readonly secrets?: Readonly<Record<string, string>>;
+  readonly csi?: CsiAttributes;
 }
 
 export async function resolveType(reader: StoreReader, ref: string | undefined, field = 'type'): Promise<VolumeType | undefined> {
@@ -103,9 +106,17 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
     throw new InvalidInputError(`a copy is made in its source's pool ${placement.poolId}; migrate it afterwards`, 'pool');
   }
   if (sizeBytes < placement.minSize) throw new InvalidInputError(`must be at least the source's size, ${placement.minSize} bytes`, 'sizeBytes');
-  const id = newId();
+  const id = input.id === undefined ? newId() : checkRecordId(input.id);
+  if (input.id !== undefined) {
+    // A chosen id may name storage a deregistered volume left behind: never build over it, nor hand it out as new.
+    await checkIdFree(ctx.store, id);
+    if (await ctx.pools.driver(placement.poolId).volumeExists(volumeRef({ id, externalId: null, kind }))) {
+      throw new ConflictError(`pool ${placement.poolId} already holds a storage object for volume id ${id} that no volume owns; register it, or choose another id`, { type: 'volume', id });
+    }
+  }
   const decision = decideVolume(placement.action, id, null);
   return ctx.store.transact(async (tx) => {
+    if (input.id !== undefined) await checkIdFree(tx, id);
     await checkQuota(tx, namespace, { volumes: 1, bytes: sizeBytes }, ctx.quotaDefaults);
     const volume = await tx.insertVolume(
       newVolumeRecord(
@@ -124,6 +135,7 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
           aclRules: [...(input.aclRules ?? [])],
           source: input.source ?? null,
           topology: { ...(input.topology ?? {}) },
+          ...(input.csi ? { csi: input.csi } : {}),
         },
       ),
     );
@@ -135,6 +147,12 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
     const task = await enqueue(ctx, tx, { operation: 'volume.create', namespace, lockKeys: sourceVolume ? [id, sourceVolume] : [id], resourceType: 'volume', resourceId: id, params: { source: placement.driverSource ?? null } });
     return { resource: volume, task };
   });
+}
+
+/** A caller-chosen id must not name a volume already (in any namespace). */
+export async function checkIdFree(reader: StoreReader, id: string): Promise<void> {
+  const taken = await reader.getVolume(id);
+  if (taken) throw new ConflictError(`volume ${id} already exists (namespace ${taken.namespace}, status ${taken.status})`, { type: 'volume', id });
 }
 
 /** The create actions, which share one handler (their working statuses differ). */

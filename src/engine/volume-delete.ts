@@ -3,7 +3,8 @@
 
 import { errorMessage, InvalidStateError } from '../domain/errors.js';
 import { WORKING_SNAPSHOT_STATUSES, decideSnapshot, decideVolume } from '../domain/states.js';
-import type { Volume } from '../domain/types.js';
+import type { Attachment, Volume } from '../domain/types.js';
+import { mergeSecrets } from './secrets.js';
 import type { StoreTx } from '../store/store.js';
 import { enqueueVolumeTask, mustGetVolume, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { snapshotRef, volumeRef } from './pools.js';
@@ -14,6 +15,20 @@ export interface DeleteOptions {
   readonly cascade?: boolean;
   /** Admin: from any status, detaching and deleting whatever hangs on it. */
   readonly force?: boolean;
+  /** Secrets for the driver's delete, merged over the stored ones. */
+  readonly secrets?: Readonly<Record<string, string>>;
+}
+
+export interface UnmanageOptions {
+  /** Drop the claims of consumers that have ended (attachments that failed); live ones still refuse. */
+  readonly dropEndedClaims?: boolean;
+}
+
+/** Attachments whose consumer is gone: the attach or the detach failed. */
+const ENDED_ATTACHMENTS: readonly string[] = ['error_attaching', 'error_detaching'];
+
+function claimList(attachments: readonly Attachment[]): string {
+  return attachments.map((a) => `${a.instance}@${a.node} (${a.mode}, ${a.status})`).join(', ');
 }
 
 export async function deleteVolume(ctx: EngineContext, id: string, options: DeleteOptions = {}): Promise<Accepted<Volume>> {
@@ -22,10 +37,11 @@ export async function deleteVolume(ctx: EngineContext, id: string, options: Dele
     const ref = { type: 'volume', id };
     const decision = decideVolume(options.force ? 'forceDelete' : 'delete', id, volume.status, volume.migrationStatus);
     const snapshots = await tx.snapshotsOf(id);
+    await mergeSecrets(ctx, tx, 'volume', id, options.secrets);
     if (!options.force) {
       const attachments = await tx.listAttachments(id);
       if (attachments.length) {
-        throw new InvalidStateError(ref, 'delete volume', volume.status, `attached to ${attachments.map((a) => `${a.instance}@${a.node}`).join(', ')}; detach first`);
+        throw new InvalidStateError(ref, 'delete volume', volume.status, `attached to ${claimList(attachments)}; detach first`);
       }
       if (snapshots.length && !options.cascade) {
         throw new InvalidStateError(ref, 'delete volume', volume.status, `it has ${snapshots.length} snapshot(s); delete them or use cascade`);
@@ -41,9 +57,12 @@ export async function deleteVolume(ctx: EngineContext, id: string, options: Dele
   });
 }
 
-export async function unmanageVolume(ctx: EngineContext, id: string): Promise<Accepted<Volume>> {
+export async function unmanageVolume(ctx: EngineContext, id: string, options: UnmanageOptions = {}): Promise<Accepted<Volume>> {
   return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, id);
+    const attachments = await tx.listAttachments(id);
+    const blocking = options.dropEndedClaims ? attachments.filter((a) => !ENDED_ATTACHMENTS.includes(a.status)) : attachments;
+    if (blocking.length) throw new InvalidStateError({ type: 'volume', id }, 'unmanage volume', volume.status, `in use by ${claimList(blocking)}`);
     const decision = decideVolume('unmanage', id, volume.status, volume.migrationStatus);
     const snapshots = await tx.countSnapshots(id);
     if (snapshots) throw new InvalidStateError({ type: 'volume', id }, 'unmanage volume', volume.status, `it has ${snapshots} snapshot(s)`);

@@ -69,7 +69,13 @@ export interface VolumeQuery {
   readonly updatedAfter?: string;
   readonly updatedBefore?: string;
   readonly bootable?: boolean;
-  readonly sort?: 'createdAt' | 'name' | 'sizeBytes';
+  /** Ids starting with this (Nomad's prefix). */
+  readonly idPrefix?: string;
+  /** Ids from this one on, inclusive (Nomad's next_token); with sort `id`. */
+  readonly idFrom?: string;
+  /** Volumes with an attachment on a node whose name starts with this. */
+  readonly attachedNodePrefix?: string;
+  readonly sort?: 'createdAt' | 'name' | 'sizeBytes' | 'id';
   readonly direction?: SortDirection;
   readonly limit?: number;
   readonly cursor?: string;
@@ -83,6 +89,8 @@ export interface SnapshotQuery {
   readonly namespace?: string;
   readonly namespaces?: readonly string[];
   readonly volumeId?: string;
+  /** Snapshots of volumes in this pool. */
+  readonly poolId?: string;
   readonly status?: readonly SnapshotStatus[];
   readonly limit?: number;
   readonly cursor?: string;

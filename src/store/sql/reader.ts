@@ -105,6 +105,7 @@ export class SqlReader implements StoreReader {
     if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
     if (q.namespaces !== undefined) query = q.namespaces.length ? query.where('namespace', 'in', [...q.namespaces]) : query.where(sql<boolean>`1 = 0`);
     if (q.volumeId !== undefined) query = query.where('volume_id', '=', q.volumeId);
+    if (q.poolId !== undefined) query = query.where('volume_id', 'in', this.db.selectFrom('volumes').select('id').where('pool_id', '=', q.poolId));
     if (q.status?.length) query = query.where('status', 'in', [...q.status]);
     return pageByCreated<Snapshot, 'snapshots'>(query, q.limit, q.cursor);
   }

@@ -50,6 +50,8 @@ export interface SnapshotsTable {
 export interface AttachmentsTable {
   id: string;
   volume_id: string;
+  /** Indexed, so the volumes claimed on a node (Nomad's node_id filter) are found without a scan. */
+  node: string;
   /** Indexed, so attachments stuck in attaching/detaching are found without a scan. */
   status: string | null;
   created_at: number;
@@ -338,6 +340,16 @@ const migrations: Record<string, Migration> = {
       const rows = await sql<{ id: string; doc: string }>`select id, doc from volumes`.execute(db);
       for (const row of rows.rows) {
         if ((JSON.parse(row.doc) as Pick<Volume, 'bootable'>).bootable) await sql`update volumes set bootable = 1 where id = ${row.id}`.execute(db);
+      }
+    },
+  },
+  '0005_attachment_node': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('attachments').addColumn('node', 'varchar(255)', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema.createIndex('attachments_node').on('attachments').columns(['node', 'volume_id']).execute();
+      const rows = await sql<{ id: string; doc: string }>`select id, doc from attachments`.execute(db);
+      for (const row of rows.rows) {
+        await sql`update attachments set node = ${(JSON.parse(row.doc) as { node: string }).node} where id = ${row.id}`.execute(db);
       }
     },
   },

@@ -10,12 +10,13 @@ import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
 import { ms } from './reader.js';
 import type { Database } from './schema.js';
 
-const SORT_COLUMNS = { createdAt: 'created_at', name: 'name', sizeBytes: 'size_bytes' } as const;
+const SORT_COLUMNS = { createdAt: 'created_at', name: 'name', sizeBytes: 'size_bytes', id: 'id' } as const;
 /** The highest code point: `p` <= name < `p + MAX_CHAR` selects names starting with p, using the index. */
 const MAX_CHAR = '\u{10FFFF}';
 
 type Sort = keyof typeof SORT_COLUMNS;
 interface SortColumns {
+  readonly id: string;
   readonly created_at: number;
   readonly name: string;
   readonly size_bytes: number;
@@ -23,7 +24,7 @@ interface SortColumns {
 
 /** A row's value in the sort's column (what cursors and markers hold). */
 function sortValue(sort: Sort, row: SortColumns): string | number {
-  return sort === 'createdAt' ? Number(row.created_at) : sort === 'name' ? row.name : Number(row.size_bytes);
+  return sort === 'createdAt' ? Number(row.created_at) : sort === 'name' ? row.name : sort === 'id' ? row.id : Number(row.size_bytes);
 }
 
 export async function listVolumes(db: Kysely<Database>, q: VolumeQuery): Promise<ListPage<Volume>> {
@@ -45,6 +46,12 @@ export async function listVolumes(db: Kysely<Database>, q: VolumeQuery): Promise
   if (q.createdBefore !== undefined) query = query.where('created_at', '<', ms(q.createdBefore));
   if (q.updatedAfter !== undefined) query = query.where('updated_at', '>=', ms(q.updatedAfter));
   if (q.updatedBefore !== undefined) query = query.where('updated_at', '<', ms(q.updatedBefore));
+  if (q.idPrefix) query = query.where('id', '>=', q.idPrefix).where('id', '<', q.idPrefix + MAX_CHAR);
+  if (q.idFrom !== undefined) query = query.where('id', '>=', q.idFrom);
+  if (q.attachedNodePrefix) {
+    const prefix = q.attachedNodePrefix;
+    query = query.where('id', 'in', db.selectFrom('attachments').select('volume_id').where('node', '>=', prefix).where('node', '<', prefix + MAX_CHAR));
+  }
   if (q.bootable !== undefined) query = query.where('bootable', '=', q.bootable ? 1 : 0);
   for (const [key, value] of Object.entries(q.labels ?? {})) {
     query = query.where('id', 'in', db.selectFrom('volume_labels').select('volume_id').where('key', '=', key).where('value', '=', value));

@@ -205,7 +205,7 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   async insertAttachment(input: NewAttachment): Promise<Attachment> {
     const a: Attachment = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await this.db.insertInto('attachments').values({ id: a.id, volume_id: a.volumeId, status: a.status, created_at: ms(a.createdAt), doc: JSON.stringify(a) }).execute();
+    await this.db.insertInto('attachments').values({ id: a.id, volume_id: a.volumeId, node: a.node, status: a.status, created_at: ms(a.createdAt), doc: JSON.stringify(a) }).execute();
     await this.emit('attachment', 'created', a.id, a.namespace, a as unknown as Record<string, unknown>);
     return a;
   }
@@ -217,7 +217,7 @@ export class SqlTx extends SqlReader implements StoreTx {
       throw new InvalidStateError({ type: 'attachment', id }, 'update', current.status, `expected ${expectStatus.join(' or ')}`);
     }
     const next: Attachment = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
-    const res = await this.db.updateTable('attachments').set({ status: next.status, doc: JSON.stringify(next) }).where('id', '=', id).where('status', '=', current.status).executeTakeFirst();
+    const res = await this.db.updateTable('attachments').set({ status: next.status, node: next.node, doc: JSON.stringify(next) }).where('id', '=', id).where('status', '=', current.status).executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`attachment ${id} was changed by another request; try again`, { type: 'attachment', id });
     await this.emit('attachment', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
     return next;
