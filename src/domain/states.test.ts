@@ -132,7 +132,8 @@ describe('the small tables and the admin flag', () => {
   });
 
   it('lets only a forced detach take an attachment that is still attaching', () => {
-    expect(ATTACHMENT_TRANSITIONS.detach.from).toEqual(['attached']);
+    expect(ATTACHMENT_TRANSITIONS.detach.from).toEqual(['attached', 'error_detaching']);
+    expect(ATTACHMENT_TRANSITIONS.detach.failure).toBe('error_detaching');
     expect(ATTACHMENT_TRANSITIONS.forceDetach.from).toContain('attaching');
   });
 

@@ -217,9 +217,11 @@ export const ATTACHMENT_TRANSITIONS = {
   reserve: { from: 'new', working: 'reserved', success: 'reserved', failure: 'removed' },
   connect: { from: ['reserved'], working: 'attaching', success: 'attached', failure: 'removed' },
   release: { from: ['reserved'], working: 'reserved', success: 'removed', failure: 'reserved' },
-  detach: { from: ['attached'], working: 'detaching', success: 'removed', failure: 'attached' },
+  // A detach that fails leaves the claim in error_detaching: its consumer has gone (what a forced
+  // deregister may drop), the volume is still published there, and a detach may be tried again.
+  detach: { from: ['attached', 'error_detaching'], working: 'detaching', success: 'removed', failure: 'error_detaching' },
   // A forced detach may overtake an attach still at work; that attach then leaves what it published to it.
-  forceDetach: { from: ['attaching', 'attached', 'detaching'], working: 'detaching', success: 'removed', failure: 'attached' },
+  forceDetach: { from: ['attaching', 'attached', 'detaching', 'error_detaching'], working: 'detaching', success: 'removed', failure: 'error_detaching' },
 } as const satisfies Readonly<Record<string, { from: 'new' | readonly AttachmentStatus[]; working: AttachmentStatus; success: AttachmentStatus | 'removed'; failure: AttachmentStatus | 'removed' }>>;
 
 // ---- snapshots ---------------------------------------------------------------

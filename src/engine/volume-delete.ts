@@ -63,7 +63,9 @@ export async function unmanageVolume(ctx: EngineContext, id: string, options: Un
     const attachments = await tx.listAttachments(id);
     const blocking = options.dropEndedClaims ? attachments.filter((a) => !ENDED_ATTACHMENTS.includes(a.status)) : attachments;
     if (blocking.length) throw new InvalidStateError({ type: 'volume', id }, 'unmanage volume', volume.status, `in use by ${claimList(blocking)}`);
-    const decision = decideVolume('unmanage', id, volume.status, volume.migrationStatus);
+    // In use only by ended claims, which go with the record: as good as available.
+    const status = attachments.length && volume.status === 'in-use' ? 'available' : volume.status;
+    const decision = decideVolume('unmanage', id, status, volume.migrationStatus);
     const snapshots = await tx.countSnapshots(id);
     if (snapshots) throw new InvalidStateError({ type: 'volume', id }, 'unmanage volume', volume.status, `it has ${snapshots} snapshot(s)`);
     ctx.pools.require(volume.poolId, 'manage', 'unmanage');

@@ -104,7 +104,7 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
           ids.push(v.id);
         }
       });
-      for (const sort of ['createdAt', 'name', 'sizeBytes'] as const) {
+      for (const sort of ['createdAt', 'name', 'sizeBytes', 'id'] as const) {
         for (const direction of ['asc', 'desc'] as const) {
           const seen: Volume[] = [];
           let cursor: string | undefined;
@@ -114,7 +114,7 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
             cursor = page.nextCursor ?? undefined;
           } while (cursor);
           expect(new Set(seen.map((v) => v.id)).size).toBe(57);
-          const keys = seen.map((v) => (sort === 'name' ? v.name : sort === 'sizeBytes' ? v.sizeBytes : v.createdAt));
+          const keys = seen.map((v) => (sort === 'name' ? v.name : sort === 'sizeBytes' ? v.sizeBytes : sort === 'id' ? v.id : v.createdAt));
           const sorted = [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
           expect(keys).toEqual(direction === 'asc' ? sorted : sorted.reverse());
         }
@@ -138,6 +138,37 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect(await names({ labels: { app: 'web' }, namespace: 'prod' })).toEqual(['web-1', 'web-2']);
       expect(await names({ createdAfter: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
       expect(await names({ createdBefore: new Date(Date.now() + 60_000).toISOString() })).toHaveLength(4);
+    });
+
+    it('lists by id: prefix, from an id on, and volumes attached on nodes by prefix; snapshots by pool', async () => {
+      const [a, , c] = await store.transact(async (tx) => [
+        await tx.insertVolume(newVolume({ id: 'web-a', poolId: 'local' })),
+        await tx.insertVolume(newVolume({ id: 'web-b', poolId: 'fast' })),
+        await tx.insertVolume(newVolume({ id: 'db-a', poolId: 'fast' })),
+      ]);
+      const ids = async (q: Parameters<Store['listVolumes']>[0]): Promise<string[]> => (await store.listVolumes({ ...q, sort: 'id' })).items.map((v) => v.id);
+      expect(await ids({})).toEqual(['db-a', 'web-a', 'web-b']);
+      expect(await ids({ idPrefix: 'web-' })).toEqual(['web-a', 'web-b']);
+      expect(await ids({ idFrom: 'web-a' })).toEqual(['web-a', 'web-b']);
+      expect(await ids({ idFrom: 'web-aa', idPrefix: 'web' })).toEqual(['web-b']);
+      const attachment = (volumeId: string, node: string) => ({
+        id: randomUUID(), volumeId, namespace: 'default', instance: 'i', node, mode: 'rw' as const, accessMode: 'single-node-writer' as const,
+        attachmentMode: 'filesystem' as const, mountpoint: null, connector: {}, connectionInfo: null, status: 'attached' as const,
+      });
+      const onNode = await store.transact(async (tx) => {
+        await tx.insertAttachment(attachment(c?.id ?? '', 'node-1'));
+        return tx.insertAttachment(attachment(a?.id ?? '', ''));
+      });
+      // A reserved claim learns its node when it connects: the node index follows.
+      await store.transact((tx) => tx.updateAttachment(onNode.id, { node: 'node-2' }));
+      expect(await ids({ attachedNodePrefix: 'node-' })).toEqual(['db-a', 'web-a']);
+      expect(await ids({ attachedNodePrefix: 'node-2' })).toEqual(['web-a']);
+      expect(await ids({ attachedNodePrefix: 'other' })).toEqual([]);
+      await store.transact((tx) =>
+        tx.insertSnapshot({ id: randomUUID(), volumeId: c?.id ?? '', namespace: 'default', name: 's', description: '', sizeBytes: 1, status: 'available', externalId: null, readyToUse: true, labels: {}, lastError: null }),
+      );
+      expect((await store.listSnapshots({ poolId: 'fast' })).items.map((x) => x.volumeId)).toEqual(['db-a']);
+      expect((await store.listSnapshots({ poolId: 'local' })).items).toEqual([]);
     });
 
     it('keeps the label index in step with label changes', async () => {

@@ -259,8 +259,27 @@ describe('Nomad CSI volume API', () => {
     expect(paged.body.Volumes).toHaveLength(1);
     expect(paged.body.NextToken).not.toBe('');
 
-    await nomad.register({ ID: 'web-a', Name: 'web again', ExternalID: 'volumes/web-a.img', PluginID: 'local', RequestedCapabilities: [{ AccessMode: 'single-node-writer', AttachmentMode: 'file-system' }], Secrets: { password: 'xyzzy' } });
-    expect((await nomad.info<Json>('web-a')).body).toMatchObject({ Name: 'web again', ExternalID: 'volumes/web-a.img', Capacity: MiB });
+    // The register payload of the page, as curl sends it (form-encoded label, JSON body), segments written flat.
+    const sample = {
+      Volumes: [
+        {
+          ExternalID: 'volumes/web-a.img',
+          ID: 'web-a',
+          Name: 'web again',
+          Namespace: 'default',
+          PluginID: 'local',
+          RequestedCapabilities: [
+            { AccessMode: 'single-node-writer', AttachmentMode: 'file-system' },
+            { AccessMode: 'single-node-writer', AttachmentMode: 'block-device' },
+          ],
+          Secrets: { password: 'xyzzy' },
+          Topologies: [{ foo: 'bar' }],
+        },
+      ],
+    };
+    const curl = await s.api('PUT', '/v1/volume/csi/web-a', JSON.stringify(sample), { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(curl.status).toBe(200);
+    expect((await nomad.info<Json>('web-a')).body).toMatchObject({ Name: 'web again', ExternalID: 'volumes/web-a.img', Capacity: MiB, Topologies: [{ Segments: { foo: 'bar' } }], RequestedCapabilities: sample.Volumes[0]?.RequestedCapabilities });
     // An identical re-send is an update; a contradicting one is refused naming what differs.
     await nomad.register({ ID: 'web-a', Name: 'web renamed', ExternalID: 'volumes/web-a.img', PluginID: 'local' });
     expect((await nomad.info<Json>('web-a')).body.Name).toBe('web renamed');

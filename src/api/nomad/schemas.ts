@@ -14,7 +14,8 @@ const StrMap = Nullable(Type.Record(Type.String({ maxLength: 255 }), Type.String
 const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Bytes = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 
-const Topology = Nullable(Type.Object({ Segments: StrMap }, strict));
+/** api.CSITopology; the page's samples write the segments without the `Segments` key, which is taken as the same. */
+const Topology = Nullable(Type.Union([Type.Object({ Segments: StrMap }, strict), Type.Record(Type.String({ maxLength: 255, pattern: '^(?!Segments$)' }), Type.String({ maxLength: 1024 }))]));
 const Lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const AccessMode = Lit(ACCESS_MODES);
 const AttachmentMode = Lit(['file-system', 'block-device']);

@@ -48,9 +48,17 @@ function kindOf(spec: Spec, field: string): VolumeKind | undefined {
   return kind;
 }
 
+type Topology = NonNullable<NonNullable<Spec['Topologies']>[number]>;
+
+function segmentsOf(topology: Topology | null | undefined): Readonly<Record<string, string>> | undefined {
+  if (!topology) return undefined;
+  const segments = 'Segments' in topology ? topology.Segments : topology;
+  return segments && typeof segments === 'object' ? (segments as Readonly<Record<string, string>>) : undefined;
+}
+
 function engineFields(spec: Spec, namespace: string) {
   const capabilities = spec.RequestedCapabilities ?? [];
-  const segments = spec.RequestedTopologies?.Required?.[0]?.Segments ?? spec.Topologies?.[0]?.Segments ?? null;
+  const segments = segmentsOf(spec.RequestedTopologies?.Required?.[0]) ?? segmentsOf(spec.Topologies?.[0]);
   return {
     namespace,
     accessModes: capabilities.map((c) => ({ accessMode: c.AccessMode, attachmentMode: fromNomadAttachment(c.AttachmentMode) })),
