@@ -53,7 +53,7 @@ type Topology = NonNullable<NonNullable<Spec['Topologies']>[number]>;
 function segmentsOf(topology: Topology | null | undefined): Readonly<Record<string, string>> | undefined {
   if (!topology) return undefined;
   const segments = 'Segments' in topology ? topology.Segments : topology;
-  return segments && typeof segments === 'object' ? (segments as Readonly<Record<string, string>>) : undefined;
+  return segments && typeof segments === 'object' ? (segments) : undefined;
 }
 
 function engineFields(spec: Spec, namespace: string) {
