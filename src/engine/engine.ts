@@ -8,7 +8,7 @@ import type { Attachment, EventTopic, Image, ManageableObject, Pool, Quota, Snap
 import type { ImageStore } from '../images/image-store.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { ChangeFilter, Watcher } from '../store/changes.js';
-import type { ImageQuery, ListPage, SnapshotQuery, Store, TaskQuery, Usage, VolumeQuery } from '../store/store.js';
+import type { ImageQuery, JsonPage, ListPage, SnapshotQuery, Store, TaskQuery, Usage, VolumeQuery } from '../store/store.js';
 import { attachmentHandlers, attachVolume, detachVolume, holdVolume, type AttachAccepted, type AttachInput } from './attachments.js';
 import type { Accepted, EngineContext } from './context.js';
 import { completeAttachment, connectAttachment, releaseAttachment, reserveAttachment, type ReserveInput } from './attachment-reservations.js';
@@ -17,6 +17,7 @@ import { createImageFromBytes, deleteImage, imageHandlers, reimageVolume, upload
 import { listManageableSnapshots, listManageableVolumes, manageHandlers, manageVolume, type ManageVolumeInput } from './manage.js';
 import { migrateHandlers, migrateVolume, retypeVolume, type MigrateInput, type RetypeInput } from './migrate.js';
 import { checkInvariants, type Violation } from './invariants.js';
+import { PageCache } from './page-cache.js';
 import type { PoolRegistry } from './pools.js';
 import { UNLIMITED } from './quotas.js';
 import {
@@ -77,6 +78,8 @@ export class Engine {
   private readonly ctx: EngineContext;
   private readonly reconciler: Reconciler;
   private readonly runTasks: boolean;
+  /** Volume list pages as of the latest index (32 pages: a few MiB, 32 MiB at the most for pages of 1,000). */
+  private readonly volumePages = new PageCache<JsonPage>(32);
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -124,6 +127,13 @@ export class Engine {
   deleteVolume = (id: string, options?: DeleteOptions): Promise<Accepted<Volume>> => deleteVolume(this.ctx, id, options);
   getVolume = (id: string): Promise<Volume> => mustGetVolume(this.store, id);
   listVolumes = (query: VolumeQuery): Promise<ListPage<Volume>> => this.store.listVolumes(query);
+  /** A page as JSON text, written from the stored records (for answers that pass them on unchanged). */
+  listVolumesJson = async (query: VolumeQuery): Promise<JsonPage> => {
+    const index = await this.store.latestIndex();
+    return this.volumePages.get(JSON.stringify(query), index, () => this.store.listVolumesJson(query));
+  };
+  /** One volume as JSON text, as stored. */
+  getVolumeJson = async (id: string): Promise<string> => found('volume', id, await this.store.getVolumeJson(id));
   updateVolume = (id: string, update: VolumeFieldsUpdate): Promise<Volume> => updateVolume(this.ctx, id, update);
   extendVolume = (id: string, sizeBytes: number, options?: ExtendOptions): Promise<Accepted<Volume>> => extendVolume(this.ctx, id, sizeBytes, options);
   completeExtend = (id: string, succeeded: boolean): Promise<Volume> => completeExtend(this.ctx, id, succeeded);

@@ -171,6 +171,20 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect((await store.listSnapshots({ poolId: 'local' })).items).toEqual([]);
     });
 
+    it('answers the same page as JSON text as it does as records', async () => {
+      await store.transact(async (tx) => {
+        for (let i = 0; i < 5; i++) await tx.insertVolume(newVolume({ name: `j${String(i)}`, labels: { i: String(i) } }));
+      });
+      const q = { sort: 'name' as const, limit: 3 };
+      const records = await store.listVolumes(q);
+      const json = await store.listVolumesJson(q);
+      expect(JSON.parse(json.json)).toEqual(records.items);
+      expect([json.count, json.nextCursor]).toEqual([3, records.nextCursor]);
+      const first = records.items[0];
+      expect(JSON.parse((await store.getVolumeJson(first?.id ?? '')) ?? 'null')).toEqual(first);
+      expect(await store.getVolumeJson('missing')).toBeUndefined();
+    });
+
     it('keeps the label index in step with label changes', async () => {
       const v = await store.transact((tx) => tx.insertVolume(newVolume({ labels: { app: 'old' } })));
       await store.transact((tx) => tx.updateVolume(v.id, { labels: { app: 'new' } }));

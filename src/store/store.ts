@@ -114,6 +114,13 @@ export interface ImageQuery {
   readonly cursor?: string;
 }
 
+/** A page of records as one JSON array, written from the stored documents. */
+export interface JsonPage {
+  readonly json: string;
+  readonly count: number;
+  readonly nextCursor: string | null;
+}
+
 export interface ListPage<T> {
   readonly items: readonly T[];
   /** Opaque; null on the last page. */
@@ -129,6 +136,10 @@ export interface Usage {
 export interface StoreReader {
   getVolume(id: string): Promise<Volume | undefined>;
   listVolumes(query: VolumeQuery): Promise<ListPage<Volume>>;
+  /** The same page as JSON text (`[{...},...]`), for answers that only pass records on. */
+  listVolumesJson(query: VolumeQuery): Promise<JsonPage>;
+  /** One volume's stored JSON document, or undefined. */
+  getVolumeJson(id: string): Promise<string | undefined>;
   /** Every volume in a pool (externalIds for orphan reports), a page at a time. */
   listVolumesInPool(poolId: string, afterId: string | null, limit: number): Promise<readonly Volume[]>;
   /** Which of these storage objects of a pool have a volume record: externalId → volume id. */

@@ -19,6 +19,8 @@ import {
   UpdateVolumeBody,
 } from './schemas.js';
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 function labelFilter(pairs: readonly string[] | undefined): Record<string, string> | undefined {
   if (!pairs?.length) return undefined;
   return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
@@ -65,7 +67,7 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
     const labels = labelFilter(q.label);
     const typeId = q.type !== undefined ? ((await engine.getType(q.type).catch(() => undefined))?.id ?? q.type) : undefined;
     const page = await blocking(volumed, req, reply, q, { topics: ['volume'] }, () =>
-      engine.listVolumes({
+      engine.listVolumesJson({
         ...(q.namespace !== undefined ? { namespace: q.namespace } : {}),
         ...(req.visible ? { namespaces: req.visible } : {}),
         ...(q.status ? { status: q.status } : {}),
@@ -81,12 +83,13 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
         ...(typeId !== undefined ? { typeId } : {}),
       }),
     );
-    return { volumes: page.items, nextCursor: page.nextCursor };
+    // Written from the stored records as they are: no parse and serialize of each one again.
+    return reply.type(JSON_TYPE).send(`{"volumes":${page.json},"nextCursor":${JSON.stringify(page.nextCursor)}}`);
   });
 
   app.get('/volumes/:id', { config: { access: { need: 'read-volume', resource: 'volume' } }, schema: { tags: ['volumes'], params: IdParams, querystring: BlockingQuery } }, async (req, reply) => {
-    const volume = await blocking(volumed, req, reply, req.query, { keys: [req.params.id] }, () => engine.getVolume(req.params.id));
-    return { volume };
+    const volume = await blocking(volumed, req, reply, req.query, { keys: [req.params.id] }, () => engine.getVolumeJson(req.params.id));
+    return reply.type(JSON_TYPE).send(`{"volume":${volume}}`);
   });
 
   app.patch('/volumes/:id', { config: { access: { need: 'write-volume', resource: 'volume' } }, schema: { tags: ['volumes'], summary: 'Update names, labels, flags and metadata', params: IdParams, body: UpdateVolumeBody } }, async (req) => {

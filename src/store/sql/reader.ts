@@ -21,6 +21,7 @@ import type {
 import { GiB } from '../../domain/types.js';
 import type {
   ImageQuery,
+  JsonPage,
   ListPage,
   SnapshotQuery,
   StoreReader,
@@ -30,7 +31,7 @@ import type {
 } from '../store.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
 import type { Database } from './schema.js';
-import { listVolumes } from './volume-list.js';
+import { listVolumes, listVolumesJson } from './volume-list.js';
 
 
 const VOLUME_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('volumes').select('doc').where('id', '=', p.id));
@@ -62,6 +63,14 @@ export class SqlReader implements StoreReader {
 
   listVolumes(q: VolumeQuery): Promise<ListPage<Volume>> {
     return listVolumes(this.db, q);
+  }
+
+  listVolumesJson(q: VolumeQuery): Promise<JsonPage> {
+    return listVolumesJson(this.db, q);
+  }
+
+  async getVolumeJson(id: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('volumes').select('doc').where('id', '=', id).executeTakeFirst())?.doc;
   }
 
   async listVolumesInPool(poolId: string, afterId: string | null, limit: number): Promise<readonly Volume[]> {

@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import { InvalidInputError } from '../../domain/errors.js';
 import type { Volume } from '../../domain/types.js';
-import type { ListPage, VolumeQuery } from '../store.js';
+import type { JsonPage, ListPage, VolumeQuery } from '../store.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
 import { ms } from './reader.js';
 import type { Database } from './schema.js';
@@ -28,6 +28,17 @@ function sortValue(sort: Sort, row: SortColumns): string | number {
 }
 
 export async function listVolumes(db: Kysely<Database>, q: VolumeQuery): Promise<ListPage<Volume>> {
+  const { docs, nextCursor } = await volumeDocs(db, q);
+  return { items: docs.map((doc) => JSON.parse(doc) as Volume), nextCursor };
+}
+
+/** A page as the stored JSON documents: an API answer is written from them without parsing and serializing each record again. */
+export async function listVolumesJson(db: Kysely<Database>, q: VolumeQuery): Promise<JsonPage> {
+  const { docs, nextCursor } = await volumeDocs(db, q);
+  return { json: `[${docs.join(',')}]`, count: docs.length, nextCursor };
+}
+
+async function volumeDocs(db: Kysely<Database>, q: VolumeQuery): Promise<{ docs: string[]; nextCursor: string | null }> {
   const limit = clampLimit(q.limit);
   const sort = q.sort ?? 'createdAt';
   const direction = q.direction ?? 'asc';
@@ -75,5 +86,5 @@ export async function listVolumes(db: Kysely<Database>, q: VolumeQuery): Promise
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   const nextCursor = rows.length > limit && last ? encodeCursor({ sort, direction, value: sortValue(sort, last), id: last.id }) : null;
-  return { items: page.map((r) => JSON.parse(r.doc) as Volume), nextCursor };
+  return { docs: page.map((r) => r.doc), nextCursor };
 }

@@ -44,6 +44,7 @@ interface FastReads {
 
 export class SqliteStore extends SqlStore {
   readonly exclusive = true;
+  private knownIndex: number | undefined;
 
   private constructor(
     db: Kysely<Database>,
@@ -93,14 +94,29 @@ export class SqliteStore extends SqlStore {
     return row ? (JSON.parse(row.doc) as Volume) : undefined;
   }
 
+  override async getVolumeJson(id: string): Promise<string | undefined> {
+    if (!this.fast) return super.getVolumeJson(id);
+    return this.fast.volume.get(id)?.doc;
+  }
+
   override async getTask(id: string): Promise<Task | undefined> {
     if (!this.fast) return super.getTask(id);
     const row = this.fast.task.get(id);
     return row ? parseTask(row.doc) : undefined;
   }
 
+  /**
+   * Every answer carries the index: read once per commit, not per request.
+   * This process is the only writer, so a commit here is the only thing that
+   * changes it.
+   */
   override async latestIndex(): Promise<number> {
     if (!this.fast) return super.latestIndex();
-    return Number(this.fast.index.get()?.value ?? 0);
+    this.knownIndex ??= Number(this.fast.index.get()?.value ?? 0);
+    return this.knownIndex;
+  }
+
+  protected override committed(): void {
+    this.knownIndex = undefined;
   }
 }
