@@ -27,10 +27,13 @@ async function tasksByState(dataDir: string): Promise<Readonly<Record<string, nu
   }
 }
 
+/** One state a question: each is a seek in the (state, created) index, where both at once would sort every queued task. */
 async function pending(url: string): Promise<boolean> {
-  const res = await fetch(`${url}/api/v1/tasks?state=queued&state=running&limit=1`);
-  const body = (await res.json()) as { tasks: unknown[] };
-  return body.tasks.length > 0;
+  for (const state of ['queued', 'running']) {
+    const res = await fetch(`${url}/api/v1/tasks?state=${state}&limit=1`);
+    if (((await res.json()) as { tasks: unknown[] }).tasks.length > 0) return true;
+  }
+  return false;
 }
 
 export async function recoveryRun(dataDir: string, tasks: number): Promise<RecoveryRun> {

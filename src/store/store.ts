@@ -138,6 +138,10 @@ export interface StoreReader {
   listVolumes(query: VolumeQuery): Promise<ListPage<Volume>>;
   /** The same page as JSON text (`[{...},...]`), for answers that only pass records on. */
   listVolumesJson(query: VolumeQuery): Promise<JsonPage>;
+  /** Volumes in these statuses that no queued or running task works on, in id order after `afterId` (what a crash stranded). */
+  listVolumesWithoutTask(statuses: readonly VolumeStatus[], afterId: string | null, limit: number): Promise<readonly Volume[]>;
+  /** Snapshots likewise. */
+  listSnapshotsWithoutTask(statuses: readonly SnapshotStatus[], afterId: string | null, limit: number): Promise<readonly Snapshot[]>;
   /** One volume's stored JSON document, or undefined. */
   getVolumeJson(id: string): Promise<string | undefined>;
   /** Every volume in a pool (externalIds for orphan reports), a page at a time. */

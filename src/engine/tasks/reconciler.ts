@@ -57,11 +57,13 @@ export class Reconciler {
   /** Rolls records in a working status with no live task to their failure status. */
   async rollBackStranded(): Promise<string[]> {
     const rolled: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.store.listVolumes({ status: WORKING_VOLUME_STATUSES, limit: 500, ...(cursor ? { cursor } : {}) });
-      for (const v of page.items) {
-        if (await this.store.activeTaskFor(v.id)) continue;
+    // Only the records no queued or running task works on: one query a page, however much work is queued.
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.store.listVolumesWithoutTask(WORKING_VOLUME_STATUSES, after, 500);
+      if (page.length === 0) break;
+      after = page.at(-1)?.id ?? null;
+      for (const v of page) {
         if (v.status === 'extending' && v.extendAwaiting) continue;
         const to = strandedOutcome(v.status, { previous: v.previousStatus, attachmentsLeft: (await this.store.listAttachments(v.id)).filter((a) => a.status === 'attached').length });
         if (!to) continue;
@@ -72,8 +74,7 @@ export class Reconciler {
         });
         rolled.push(v.id);
       }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+    }
     // Attachments half-made or half-removed with no task on their volume.
     for (const a of await this.store.listStrandedAttachments()) {
       if (await this.store.activeTaskFor(a.volumeId)) continue;
@@ -86,17 +87,17 @@ export class Reconciler {
       });
       rolled.push(a.id);
     }
-    let snapCursor: string | undefined;
-    do {
-      const page = await this.store.listSnapshots({ status: WORKING_SNAPSHOT_STATUSES, limit: 500, ...(snapCursor ? { cursor: snapCursor } : {}) });
-      for (const s of page.items) {
-        if (await this.store.activeTaskFor(s.id)) continue;
+    let afterSnapshot: string | null = null;
+    for (;;) {
+      const page = await this.store.listSnapshotsWithoutTask(WORKING_SNAPSHOT_STATUSES, afterSnapshot, 500);
+      if (page.length === 0) break;
+      afterSnapshot = page.at(-1)?.id ?? null;
+      for (const s of page) {
         const to = s.status === 'creating' ? 'error' : s.status === 'deleting' ? 'error_deleting' : s.status === 'managing' ? 'error_managing' : 'available';
         await this.store.transact((tx) => tx.updateSnapshot(s.id, { status: to, lastError: `interrupted while ${s.status}` }, { status: [s.status] }));
         rolled.push(s.id);
       }
-      snapCursor = page.nextCursor ?? undefined;
-    } while (snapCursor);
+    }
     return rolled;
   }
 

@@ -48,6 +48,7 @@ export class TaskRunner {
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private pumping = false;
+  private pumped: Promise<void> = Promise.resolve();
   private repump = false;
 
   constructor(
@@ -76,6 +77,8 @@ export class TaskRunner {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    // A claim under way launches what it claimed: wait for it, then for everything launched.
+    await this.pumped;
     await Promise.allSettled([...this.running.values()]);
   }
 
@@ -122,7 +125,7 @@ export class TaskRunner {
       return;
     }
     this.pumping = true;
-    void this.pump()
+    this.pumped = this.pump()
       .catch((e: unknown) => this.options.logger?.('task claim failed', { error: errorMessage(e) }))
       .finally(() => {
         this.pumping = false;

@@ -15,6 +15,7 @@ import type {
   Task,
   Volume,
   VolumedEvent,
+  SnapshotStatus,
   VolumeStatus,
   VolumeType,
 } from '../../domain/types.js';
@@ -231,6 +232,39 @@ export class SqlReader implements StoreReader {
   async snapshotsOf(volumeId: string): Promise<readonly Snapshot[]> {
     const rows = await this.db.selectFrom('snapshots').select('doc').where('volume_id', '=', volumeId).orderBy('created_at').orderBy('id').execute();
     return rows.map((r) => JSON.parse(r.doc) as Snapshot);
+  }
+
+  async listVolumesWithoutTask(statuses: readonly VolumeStatus[], afterId: string | null, limit: number): Promise<readonly Volume[]> {
+    return this.withoutTask('volumes', statuses, afterId, limit);
+  }
+
+  async listSnapshotsWithoutTask(statuses: readonly SnapshotStatus[], afterId: string | null, limit: number): Promise<readonly Snapshot[]> {
+    return this.withoutTask('snapshots', statuses, afterId, limit);
+  }
+
+  /** One query for what a restart must roll back, instead of a task look-up per record. */
+  private async withoutTask<T>(table: 'volumes' | 'snapshots', statuses: readonly string[], afterId: string | null, limit: number): Promise<T[]> {
+    if (statuses.length === 0) return [];
+    const rows = await this.db
+      .selectFrom(table)
+      .select(['doc', 'id'])
+      .where('status', 'in', [...statuses])
+      .$if(afterId !== null, (q) => q.where('id', '>', afterId ?? ''))
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('tasks')
+              .select('tasks.id')
+              .whereRef('tasks.resource_id', '=', `${table}.id`)
+              .where('tasks.state', 'in', ['queued', 'running']),
+          ),
+        ),
+      )
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => JSON.parse(r.doc) as T);
   }
 
   async activeTaskFor(resourceId: string): Promise<Task | undefined> {
