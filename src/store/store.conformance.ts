@@ -248,6 +248,14 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       await store.transact((tx) => tx.updateTask(a1.id, { state: 'error' }, ['running']));
       claimable = await store.listClaimableTasks(new Date(Date.now() + 1000).toISOString(), 10);
       expect(claimable.map((t) => t.id)).toEqual([a2.id, ab.id]);
+      // What a restart rolls back: records in a working status that no queued or running task works on.
+      await store.transact(async (tx) => {
+        for (const [id, status] of [['A', 'creating'], ['stranded-1', 'deleting'], ['stranded-2', 'extending'], ['resting', 'available']] as const) await tx.insertVolume(newVolume({ id, status }));
+      });
+      const working = ['creating', 'deleting', 'extending'] as const;
+      expect((await store.listVolumesWithoutTask(working, null, 10)).map((v) => v.id)).toEqual(['stranded-1', 'stranded-2']);
+      expect((await store.listVolumesWithoutTask(working, 'stranded-1', 10)).map((v) => v.id)).toEqual(['stranded-2']);
+      expect(await store.listSnapshotsWithoutTask(['creating'], null, 10)).toEqual([]);
       expect(claimable.map((t) => t.id)).not.toContain(c1.id);
     });
 
