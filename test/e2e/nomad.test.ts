@@ -328,7 +328,15 @@ describe('Nomad CSI volume API', () => {
     expect(plugins.body.map((p) => p.ID).sort()).toEqual(['fast', 'local']);
     expect(plugins.body[0]).toMatchObject({ Provider: 'file.volumed', ControllersHealthy: 1, NodesHealthy: 1 });
     const info = await nomad.pluginInfo<Json>('local');
-    expect(info.body).toMatchObject({ ID: 'local', Version: '0.1.0', Controllers: { volumed: { Healthy: true } }, Nodes: { volumed: { Healthy: true } } });
+    expect(info.body).toMatchObject({ ID: 'local', Version: '0.1.0' });
+    // One node, named by a UUID as Nomad's nodes are (Nomad's CLI prints the first 8 characters).
+    const [node] = Object.keys(info.body.Nodes as Json);
+    expect(node).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(Object.keys(info.body.Controllers as Json)).toEqual([node]);
+    expect((info.body.Controllers as Record<string, Json>)[node ?? '']).toMatchObject({ Healthy: true, ControllerInfo: { SupportsCreateDelete: true, SupportsCreateDeleteSnapshot: true, SupportsExpand: true } });
+    expect((info.body.Nodes as Record<string, Json>)[node ?? '']).toMatchObject({ Healthy: true, NodeInfo: { ID: node } });
+    // `nomad plugin status <id>` looks the plugin up by prefix first.
+    expect((await nomad.listPlugins<Json>({ prefix: 'lo' })).body.map((p) => p.ID)).toEqual(['local']);
     expect((await refusal(nomad.pluginInfo('nope'))).status).toBe(404);
     expect((await s.api('GET', '/v1/plugins')).body).toEqual([]);
   });

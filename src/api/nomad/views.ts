@@ -3,12 +3,18 @@
 // them (nanoseconds; ResourceExhausted as a Go time). A pool is a CSI plugin
 // with one controller and one node: this volumed.
 
+import { hostname } from 'node:os';
+import { v5 } from 'uuid';
 import type { AccessMode, Attachment, AttachmentMode, ManageableObject, Pool, Snapshot, Volume } from '../../domain/types.js';
 
 /** Go's zero time: ResourceExhausted is a time.Time in Nomad's client. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
-/** The node name volumed answers for in plugin health. */
-export const NODE_NAME = 'volumed';
+/**
+ * The node id this volumed answers for in plugin health: a UUID, as Nomad's
+ * node ids are (its CLI prints their first 8 characters), the same for every
+ * answer of this host.
+ */
+export const NODE_ID = v5(`volumed:${hostname()}`, v5.URL);
 
 export const toNomadAttachment = (mode: AttachmentMode): string => (mode === 'block' ? 'block-device' : 'file-system');
 export const fromNomadAttachment = (mode: string): AttachmentMode => (mode === 'block-device' ? 'block' : 'filesystem');
@@ -129,6 +135,7 @@ export function pluginStub(pool: Pool): Record<string, unknown> {
 
 /** api.CSIPlugin: the pool, with this volumed as its controller and node. */
 export function pluginDetail(pool: Pool, version: string, updated: string): Record<string, unknown> {
+  const caps = pool.capabilities;
   const info = {
     PluginID: pool.id,
     AllocID: '',
@@ -142,12 +149,31 @@ export function pluginDetail(pool: Pool, version: string, updated: string): Reco
     ...pluginStub(pool),
     Version: version,
     Controllers: {
-      [NODE_NAME]: {
+      [NODE_ID]: {
         ...info,
-        ControllerInfo: { SupportsReadOnlyAttach: true, SupportsAttachDetach: pool.capabilities.publish, SupportsListVolumes: pool.capabilities.listVolumes, SupportsListVolumesAttachedNodes: false },
+        // What the pool's driver can do, in CSI's controller capabilities.
+        ControllerInfo: {
+          SupportsCreateDelete: true,
+          SupportsAttachDetach: caps.publish,
+          SupportsListVolumes: caps.listVolumes,
+          SupportsGetCapacity: true,
+          SupportsCreateDeleteSnapshot: caps.snapshot,
+          SupportsListSnapshots: caps.snapshot,
+          SupportsClone: caps.cloneVolume,
+          SupportsReadOnlyAttach: true,
+          SupportsExpand: caps.extend,
+          SupportsListVolumesAttachedNodes: false,
+          SupportsCondition: false,
+          SupportsGet: true,
+        },
       },
     },
-    Nodes: { [NODE_NAME]: { ...info, NodeInfo: { ID: NODE_NAME, MaxVolumes: 0, AccessibleTopology: { Segments: pool.topology }, RequiresNodeStageVolume: false } } },
+    Nodes: {
+      [NODE_ID]: {
+        ...info,
+        NodeInfo: { ID: NODE_ID, MaxVolumes: 0, AccessibleTopology: { Segments: pool.topology }, RequiresNodeStageVolume: false, SupportsStats: false, SupportsExpand: caps.onlineExtend, SupportsCondition: false },
+      },
+    },
     Allocations: [],
     ControllerJobs: [],
     NodeJobs: [],
