@@ -1,11 +1,14 @@
 // The engine's promises under races and admin overrides: quotas hold, every
 // task locks what it changes, cancelled work rolls back, attachment writes are
 // compare-and-set, engine state is not user-writable, and no dependents are
-// missed past a page. Each test fails on the defect it names.
+// missed past a page; volumes named by their callers never take over storage
+// left behind, ended claims are told from live ones. Each test fails on the
+// defect it names.
 
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConflictError, InvalidInputError, InvalidStateError } from '../domain/errors.js';
 import { GiB, MiB } from '../domain/types.js';
 import { FakeDriver } from '../drivers/fake/fake-driver.js';
 import { withLatency } from '../../test/support/latency.js';
@@ -169,5 +172,67 @@ describe('engine correctness', () => {
     expect((await v.settle(await v.engine.revertVolume(vol.id, snap.resource.id))).state).toBe('success');
     expect(await fs.readdir(dir)).toEqual(['data']);
     expect(await fs.readFile(path.join(dir, 'data'), 'utf8')).toBe('before');
+  });
+
+  // Clients that name and register their own volumes (Nomad): chosen ids, claims that block an unmanage, secrets on delete.
+  it('creates and adopts volumes under the id the caller chose, once', async () => {
+    const made = await v.engine.createVolume({ id: 'mysql-data', name: 'db', sizeBytes: MiB, pool: 'local' });
+    expect((await v.settle(made)).state).toBe('success');
+    expect((await v.engine.getVolume('mysql-data')).externalId).toBe('volumes/mysql-data.img');
+    await expect(v.engine.createVolume({ id: 'mysql-data', name: 'again', sizeBytes: MiB })).rejects.toThrow(ConflictError);
+    await expect(v.engine.createVolume({ id: '../escape', name: 'x', sizeBytes: MiB })).rejects.toThrow(InvalidInputError);
+    await expect(v.engine.createVolume({ id: '.hidden', name: 'x', sizeBytes: MiB })).rejects.toThrow(/^id: must be 1-128 letters/);
+
+    // Unmanaged, its file stays: the same id may not build over it or hand it out as new...
+    await v.settle(await v.engine.unmanageVolume('mysql-data'));
+    await expect(v.engine.createVolume({ id: 'mysql-data', name: 'db', sizeBytes: MiB, pool: 'local' })).rejects.toThrow(/already holds a storage object for volume id mysql-data/);
+    // ...but adopting it under that id again works, keeping the bytes.
+    const file = `${v.dataDir}/pools/local/volumes/mysql-data.img`;
+    await fs.writeFile(file, 'kept', { flag: 'r+' });
+    const adopted = await v.engine.manageVolume({ id: 'mysql-data', pool: 'local', reference: { 'source-name': 'volumes/mysql-data.img' }, accessModes: [{ accessMode: 'single-node-writer', attachmentMode: 'filesystem' }], secrets: { k: 'v' }, csi: { fsType: 'ext4', parameters: { a: 'b' }, context: {}, capacityMin: 0, capacityMax: 0 } });
+    expect((await v.settle(adopted)).state).toBe('success');
+    const vol = await v.engine.getVolume('mysql-data');
+    expect(vol).toMatchObject({ status: 'available', accessModes: [{ accessMode: 'single-node-writer' }], csi: { fsType: 'ext4', parameters: { a: 'b' } } });
+    expect(await v.engine.readVolumeSecrets('mysql-data')).toEqual({ k: 'v' });
+    expect((await fs.readFile(file)).subarray(0, 4).toString()).toBe('kept');
+    await expect(v.engine.manageVolume({ id: 'mysql-data', pool: 'local', reference: { 'source-name': 'volumes/mysql-data.img' } })).rejects.toThrow(ConflictError);
+  });
+
+  it('refuses to unmanage a claimed volume naming the claims; dropping ended claims keeps refusing live ones', async () => {
+    const made = await v.engine.createVolume({ id: 'shared', name: 'shared', sizeBytes: MiB, pool: 'fake', multiattach: true });
+    await v.settle(made);
+    await v.settle(await v.engine.attachVolume('shared', { node: 'n1', instance: 'alloc-live' }));
+    await v.settle(await v.engine.attachVolume('shared', { node: 'n2', instance: 'alloc-gone' }));
+    // n2 is gone: its detach fails, and the claim is left in error_detaching.
+    fake.failNext('unpublish');
+    const gone = (await v.engine.listAttachments('shared')).find((a) => a.instance === 'alloc-gone');
+    expect((await v.settle(await v.engine.detachVolume('shared', gone?.id ?? ''))).state).toBe('error');
+
+    const refusal = v.engine.unmanageVolume('shared');
+    await expect(refusal).rejects.toThrow(InvalidStateError);
+    await expect(refusal).rejects.toThrow('in use by alloc-live@n1 (rw, attached), alloc-gone@n2 (rw, error_detaching)');
+    await expect(v.engine.unmanageVolume('shared', { dropEndedClaims: true })).rejects.toThrow(/in use by alloc-live@n1 \(rw, attached\)\)$/);
+
+    const live = (await v.engine.listAttachments('shared')).find((a) => a.instance === 'alloc-live');
+    await v.settle(await v.engine.detachVolume('shared', live?.id ?? ''));
+    await expect(v.engine.unmanageVolume('shared')).rejects.toThrow(/alloc-gone@n2/);
+    expect((await v.settle(await v.engine.unmanageVolume('shared', { dropEndedClaims: true }))).state).toBe('success');
+    expect(await v.engine.listAttachments('shared').catch((e: unknown) => e)).toBeInstanceOf(Error);
+    expect(fake.bytesOf('vol-shared')).toBeDefined();
+    await fake.deleteVolume({ id: 'shared', externalId: 'vol-shared', kind: 'block' });
+  });
+
+  it('merges the secrets a delete brings over the stored ones, in the same transaction', async () => {
+    await v.settle(await v.engine.createVolume({ id: 'sealed', name: 's', sizeBytes: MiB, pool: 'fake', secrets: { user: 'u', password: 'old' } }));
+    fake.failNext('deleteVolume');
+    expect((await v.settle(await v.engine.deleteVolume('sealed', { secrets: { password: 'new', token: 't' } }))).state).toBe('error');
+    expect(await v.engine.readVolumeSecrets('sealed')).toEqual({ user: 'u', password: 'new', token: 't' });
+    // A refused delete writes nothing, secrets included.
+    await v.settle(await v.engine.attachVolume('sealed', { node: 'n1' }).catch(async () => v.engine.resetVolumeStatus('sealed', { status: 'available' }).then(() => v.engine.attachVolume('sealed', { node: 'n1' }))));
+    await expect(v.engine.deleteVolume('sealed', { secrets: { password: 'newer' } })).rejects.toThrow(InvalidStateError);
+    expect((await v.engine.readVolumeSecrets('sealed')).password).toBe('new');
+    const attachment = (await v.engine.listAttachments('sealed'))[0];
+    await v.settle(await v.engine.detachVolume('sealed', attachment?.id ?? ''));
+    expect((await v.settle(await v.engine.deleteVolume('sealed'))).state).toBe('success');
   });
 });
