@@ -24,6 +24,14 @@ describe('SecretBox', () => {
     expect(again.open(sealed)).toEqual({ password: 'hunter2' });
   });
 
+  it('gives processes that start at the same moment one key, and leaves no partial key file', async () => {
+    const boxes = await Promise.all(Array.from({ length: 8 }, () => SecretBox.open(dir)));
+    const sealed = boxes[0]?.seal({ token: 't' }) ?? '';
+    for (const box of boxes) expect(box.open(sealed)).toEqual({ token: 't' });
+    expect(await fs.readdir(dir)).toEqual(['secret.key']);
+    expect(Buffer.from((await fs.readFile(path.join(dir, 'secret.key'), 'utf8')).trim(), 'base64')).toHaveLength(32);
+  });
+
   it('refuses tampered ciphertext and a key readable by others', async () => {
     const box = await SecretBox.open(dir);
     const sealed = box.seal({ a: 'b' });

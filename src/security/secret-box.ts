@@ -23,9 +23,26 @@ export class SecretBox {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
+    // Written whole to a temp file, then linked into place: a crash mid-write
+    // never leaves a short key behind, and a process starting at the same
+    // moment either wins the link or reads the key that did.
     const key = randomBytes(KEY_BYTES);
-    // wx: never overwrite a key another process just wrote.
-    await fs.writeFile(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    const tmp = `${file}.${String(process.pid)}-${randomBytes(6).toString("hex")}.tmp`;
+    const fh = await fs.open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(key.toString('base64') + '\n');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await fs.link(tmp, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      return SecretBox.open(dir);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
     return new SecretBox(key);
   }
 
