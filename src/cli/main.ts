@@ -7,7 +7,6 @@ import { ConfigError } from '../config/config.js';
 import { aclCommand, quotaCommand } from './commands/acl.js';
 import { imageCommand, poolCommand, snapshotCommand, taskCommand, typeCommand } from './commands/others.js';
 import { volumeCommand } from './commands/volume.js';
-import { serve } from './serve.js';
 
 const program = new Command('volumed')
   .description('volumed: volumes on real storage')
@@ -26,6 +25,8 @@ program
   .option('--insecure-no-acl', 'allow a non-loopback listener without ACLs')
   .action(async (o: { listen?: string; dataDir?: string; config?: string; acl?: boolean; insecureNoAcl?: boolean }) => {
     try {
+      // Loaded only to serve: the other commands are HTTP clients and start without the server's modules.
+      const { serve } = await import('./serve.js');
       await serve({ listen: o.listen, dataDir: o.dataDir, config: o.config, acl: o.acl, insecureNoAcl: o.insecureNoAcl });
     } catch (e) {
       process.stderr.write(`volumed: ${e instanceof ConfigError ? e.message : (e as Error).message}\n`);

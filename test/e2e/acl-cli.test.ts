@@ -77,5 +77,6 @@ describe('volumed acl and quota CLI', () => {
     expect(await cliFails(alice, 'volume', 'ls', '-n', 'dev')).toMatch(/token not found \(HTTP 401\)/);
     await cli(root, 'acl', 'policy', 'rm', 'dev-rw');
     expect(await cli<Policy[]>(root, 'acl', 'policy', 'ls')).toEqual([]);
-  });
+    // Some twenty CLI runs, each a Node process start: more than the default 30 s on a loaded 2-core machine.
+  }, 90_000);
 });
