@@ -129,6 +129,9 @@ describe('Nomad CSI volume API', () => {
     }
     const mismatch = await refusal(nomad.put('/v1/volume/csi/other/create', { Volumes: [{ ID: 'bad-7', PluginID: 'local' }] }));
     expect(mismatch.text).toBe('Volumes[0].ID: bad-7 does not match the id in the path, other');
+    // A batch is checked whole before anything is made: the good first spec is not created either.
+    const batch = await refusal(nomad.put('/v1/volume/csi/batch/create', { Volumes: [{ ID: 'batch-ok', PluginID: 'local', RequestedCapacityMin: MiB }, { ID: 'batch-bad', PluginID: 'local', SnapshotID: 'a', CloneID: 'b' }] }));
+    expect([batch.status, batch.text]).toEqual([400, 'Volumes[1].CloneID: give SnapshotID or CloneID, not both']);
     const garbage = await refusal(nomad.put('/v1/volume/csi/x/create', '{"Volumes": ['));
     expect(garbage.status).toBe(400);
     expect((await nomad.listVolumes<Json>()).body.length).toBe(before);

@@ -100,11 +100,33 @@ async function existing(ctx: NomadContext, id: string): Promise<Volume | undefin
 /** The namespace of a write: the query's (set from the body by the surface's hook when absent). */
 const requestNamespace = (req: FastifyRequest): string => (req.query as { namespace?: string }).namespace ?? 'default';
 
+/**
+ * What can be told wrong about a batch before anything is written: every
+ * spec is checked first, so a bad one in the middle leaves nothing half-done.
+ */
+function checkSpecs(specs: readonly Spec[], pathId: string, purpose: 'register' | 'create'): string[] {
+  return specs.map((spec, i) => {
+    const field = `Volumes[${i}]`;
+    const id = specId(spec, pathId, i, specs.length);
+    kindOf(spec, field);
+    if (purpose === 'register') {
+      if (!spec.ExternalID) throw new InvalidInputError('is required: the storage object to register', `${field}.ExternalID`);
+      if (!spec.PluginID) throw new InvalidInputError('is required: the pool that holds the object', `${field}.PluginID`);
+    } else {
+      const min = spec.RequestedCapacityMin ?? 0;
+      const max = spec.RequestedCapacityMax ?? 0;
+      if (max > 0 && min > max) throw new InvalidInputError(`must not exceed RequestedCapacityMax (${max})`, `${field}.RequestedCapacityMin`);
+      if (spec.SnapshotID && spec.CloneID) throw new InvalidInputError('give SnapshotID or CloneID, not both', `${field}.CloneID`);
+    }
+    return id;
+  });
+}
+
 async function register(ctx: NomadContext, req: FastifyRequest, spec: Spec, id: string, field: string): Promise<void> {
   const { engine } = ctx.volumed;
   const namespace = requestNamespace(req);
-  if (!spec.ExternalID) throw new InvalidInputError('is required: the storage object to register', `${field}.ExternalID`);
-  if (!spec.PluginID) throw new InvalidInputError('is required: the pool that holds the object', `${field}.PluginID`);
+  // checkSpecs refused a spec without these; this tells the types so.
+  if (!spec.ExternalID || !spec.PluginID) throw new InvalidInputError('is required', `${field}.ExternalID`);
   const current = await existing(ctx, id);
   if (current) {
     const differ = conflicts(current, spec, namespace, ['ExternalID', 'PluginID', 'Namespace']);
@@ -136,8 +158,6 @@ async function create(ctx: NomadContext, req: FastifyRequest, spec: Spec, id: st
   const namespace = requestNamespace(req);
   const min = spec.RequestedCapacityMin ?? 0;
   const max = spec.RequestedCapacityMax ?? 0;
-  if (max > 0 && min > max) throw new InvalidInputError(`must not exceed RequestedCapacityMax (${max})`, `${field}.RequestedCapacityMin`);
-  if (spec.SnapshotID && spec.CloneID) throw new InvalidInputError('give SnapshotID or CloneID, not both', `${field}.CloneID`);
   const current = await existing(ctx, id);
   if (current) {
     const differ = conflicts(current, spec, namespace, ['PluginID', 'Namespace', 'SnapshotID', 'CloneID']);
@@ -233,7 +253,8 @@ export function volumeRoutes(app: App, ctx: NomadContext): void {
 
   app.put('/volume/csi/:id', { config: { access: writeAccess }, schema: { params: IdParams, querystring: ReadQuery, body: VolumesBody } }, async (req, reply) => {
     const specs = req.body.Volumes;
-    for (const [i, spec] of specs.entries()) await register(ctx, req, spec, specId(spec, req.params.id, i, specs.length), `Volumes[${i}]`);
+    const ids = checkSpecs(specs, req.params.id, 'register');
+    for (const [i, spec] of specs.entries()) await register(ctx, req, spec, ids[i] ?? '', `Volumes[${i}]`);
     await writeIndex(volumed, reply);
     return reply.send();
   });
@@ -241,7 +262,8 @@ export function volumeRoutes(app: App, ctx: NomadContext): void {
   app.put('/volume/csi/:id/create', { config: { access: writeAccess }, schema: { params: IdParams, querystring: ReadQuery, body: VolumesBody } }, async (req, reply) => {
     const specs = req.body.Volumes;
     const volumes: Record<string, unknown>[] = [];
-    for (const [i, spec] of specs.entries()) volumes.push(await detailOf(ctx, await create(ctx, req, spec, specId(spec, req.params.id, i, specs.length), `Volumes[${i}]`)));
+    const ids = checkSpecs(specs, req.params.id, 'create');
+    for (const [i, spec] of specs.entries()) volumes.push(await detailOf(ctx, await create(ctx, req, spec, ids[i] ?? '', `Volumes[${i}]`)));
     await writeIndex(volumed, reply);
     return { Volumes: volumes };
   });
