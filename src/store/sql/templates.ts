@@ -35,3 +35,40 @@ export class Template<K extends string, R> {
     return (await this.run(db, values)).rows[0];
   }
 }
+
+/**
+ * `update <table> set <columns> where <key> = ? and ...`: updates write only
+ * the columns that changed, so their SQL varies; each set of columns is
+ * built and compiled once, then run with new values.
+ */
+export class ColumnUpdate {
+  private readonly byColumns = new Map<string, Template<string, unknown>>();
+
+  constructor(
+    private readonly table: 'volumes' | 'tasks',
+    private readonly keys: readonly string[],
+  ) {}
+
+  /** Runs the update; the number of rows it changed. */
+  async run(db: Kysely<Database>, set: Readonly<Record<string, unknown>>, where: Readonly<Record<string, unknown>>): Promise<number> {
+    const columns = Object.keys(set).sort();
+    const signature = columns.join(',');
+    let template = this.byColumns.get(signature);
+    if (!template) {
+      const { table, keys } = this;
+      template = new Template([...columns.map((c) => `set:${c}`), ...keys.map((k) => `where:${k}`)], (kdb, p) => {
+        const param = p;
+        // The table and columns are fixed per template; Kysely's types cannot follow a table chosen at run time.
+        let query = kdb.updateTable(table).set(Object.fromEntries(columns.map((c) => [c, param[`set:${c}`]])) as never);
+        for (const k of keys) query = query.where(k as never, '=', param[`where:${k}`] as never);
+        return query;
+      });
+      this.byColumns.set(signature, template);
+    }
+    const values: Record<string, unknown> = {};
+    for (const c of columns) values[`set:${c}`] = set[c];
+    for (const k of this.keys) values[`where:${k}`] = where[k];
+    const result = await template.run(db, values);
+    return Number(result.numAffectedRows ?? 0n);
+  }
+}

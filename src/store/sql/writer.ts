@@ -37,9 +37,12 @@ import type {
 import type { CommittedChange } from '../changes.js';
 import { changedColumns, snapshotRow, taskRow, volumeRow } from './rows.js';
 import { ms, SqlReader } from './reader.js';
-import { Template } from './templates.js';
+import { ColumnUpdate, Template } from './templates.js';
 import type { Database } from './schema.js';
 
+/** Compare-and-set updates: the row is changed only while it is as it was read. */
+const UPDATE_VOLUME = new ColumnUpdate('volumes', ['id', 'modify_index']);
+const UPDATE_TASK = new ColumnUpdate('tasks', ['id', 'state']);
 const INSERT_EVENT = new Template(['idx', 'seq', 'topic', 'type', 'key', 'namespace', 'created_at', 'payload'] as const, (db, p) =>
   db.insertInto('events').values({ idx: p.idx, seq: p.seq, topic: p.topic, type: p.type, key: p.key, namespace: p.namespace, created_at: p.created_at, payload: p.payload }),
 );
@@ -136,13 +139,8 @@ export class SqlTx extends SqlReader implements StoreTx {
       throw new ConflictError(`volume ${id} changed (modify index ${current.modifyIndex}, expected ${expect.modifyIndex})`, ref);
     }
     const next: Volume = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
-    const res = await this.db
-      .updateTable('volumes')
-      .set(changedColumns(volumeRow(current), volumeRow(next)))
-      .where('id', '=', id)
-      .where('modify_index', '=', current.modifyIndex)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`volume ${id} was changed by another request; try again`, ref);
+    const updated = await UPDATE_VOLUME.run(this.db, changedColumns(volumeRow(current), volumeRow(next)), { id, modify_index: current.modifyIndex });
+    if (updated !== 1) throw new ConflictError(`volume ${id} was changed by another request; try again`, ref);
     if (patch.labels) await this.writeLabels(next);
     if (next.sizeBytes !== current.sizeBytes || next.poolId !== current.poolId || (next.reservedBytes ?? 0) !== (current.reservedBytes ?? 0)) {
       await this.countVolume(current, -1);
@@ -248,8 +246,8 @@ export class SqlTx extends SqlReader implements StoreTx {
     }
     const next: Task = { ...current, ...patch, updatedAt: this.nowIso };
     const columns = changedColumns(taskRow(current, 0), taskRow(next, 0));
-    const res = await this.db.updateTable('tasks').set(columns).where('id', '=', id).where('state', '=', current.state).executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`task ${id} was changed by another runner`, { type: 'task', id });
+    const updated = await UPDATE_TASK.run(this.db, columns, { id, state: current.state });
+    if (updated !== 1) throw new ConflictError(`task ${id} was changed by another runner`, { type: 'task', id });
     // An ended task holds no lock.
     if (next.state !== current.state && (next.state === 'success' || next.state === 'error')) await DELETE_LOCKS.run(this.db, { task_id: id });
     // Progress ticks are not worth an event each; state changes always are.
