@@ -109,7 +109,6 @@ export abstract class SqlStore extends SqlReader implements Store {
       });
       return;
     }
-    this.committed();
     const changes: CommittedChange[] = [];
     group.forEach((item, i) => {
       const o = outcomes[i];
@@ -130,11 +129,6 @@ export abstract class SqlStore extends SqlReader implements Store {
       else item.reject(o.error);
     });
     for (const o of outcomes) if (o.ok) for (const fn of o.tx.onCommit) fn();
-  }
-
-  /** Called once a commit group has committed, before anyone hears of it. */
-  protected committed(): void {
-    // Nothing by default; a store that caches what commits change forgets it here.
   }
 
   private async begin(trx: Transaction<Database>): Promise<SqlTx> {

@@ -17,6 +17,26 @@ describe('SqliteStore indexes', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  it('follows commits of this process and of another sharing the file in the index it answers', async () => {
+    const file = path.join(dir, 'shared.db');
+    const a = await SqliteStore.open(file);
+    const b = await SqliteStore.open(file);
+    try {
+      const start = await a.latestIndex();
+      const v = await a.transact((tx) => tx.insertVolume(newVolume({ name: 'first' })));
+      expect(await a.latestIndex()).toBe(v.modifyIndex);
+      expect(await a.latestIndex()).toBeGreaterThan(start);
+      // Another process's store sees the commit at once: in the index, and in what it reads.
+      expect(await b.latestIndex()).toBe(v.modifyIndex);
+      const renamed = await b.transact((tx) => tx.updateVolume(v.id, { name: 'second' }));
+      expect(await a.latestIndex()).toBe(renamed.modifyIndex);
+      expect(JSON.parse((await a.getVolumeJson(v.id)) ?? '{}')).toMatchObject({ name: 'second' });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('answers every list sort and filter from an index, never a full scan or sort', async () => {
     const file = path.join(dir, 'plan.db');
     let last: { sql: string; params: readonly unknown[] } = { sql: '', params: [] };

@@ -40,11 +40,13 @@ interface FastReads {
   readonly volume: Sqlite.Statement<[string], { doc: string }>;
   readonly task: Sqlite.Statement<[string], { doc: string }>;
   readonly index: Sqlite.Statement<[], { value: number }>;
+  /** SQLite's count of commits by other connections (this process's writer, or another process). */
+  readonly dataVersion: Sqlite.Statement<[], number>;
 }
 
 export class SqliteStore extends SqlStore {
   readonly exclusive = true;
-  private knownIndex: number | undefined;
+  private known: { readonly dataVersion: number; readonly index: number } | undefined;
 
   private constructor(
     db: Kysely<Database>,
@@ -84,6 +86,7 @@ export class SqliteStore extends SqlStore {
       volume: reader.prepare('select doc from volumes where id = ?'),
       task: reader.prepare('select doc from tasks where id = ?'),
       index: reader.prepare("select value from counters where name = 'index'"),
+      dataVersion: reader.prepare<[], number>('pragma data_version').pluck(),
     };
     return new SqliteStore(db, kysely(reader), fast);
   }
@@ -106,17 +109,14 @@ export class SqliteStore extends SqlStore {
   }
 
   /**
-   * Every answer carries the index: read once per commit, not per request.
-   * This process is the only writer, so a commit here is the only thing that
-   * changes it.
+   * Every answer carries the index: it is read again only when a commit has
+   * happened since (SQLite's data_version moves on any other connection's
+   * commit: this process's writer, or another process sharing the file).
    */
   override async latestIndex(): Promise<number> {
     if (!this.fast) return super.latestIndex();
-    this.knownIndex ??= Number(this.fast.index.get()?.value ?? 0);
-    return this.knownIndex;
-  }
-
-  protected override committed(): void {
-    this.knownIndex = undefined;
+    const dataVersion = this.fast.dataVersion.get() ?? 0;
+    if (this.known?.dataVersion !== dataVersion) this.known = { dataVersion, index: Number(this.fast.index.get()?.value ?? 0) };
+    return this.known.index;
   }
 }
