@@ -2,7 +2,10 @@
 // id as the tie-breaker. A cursor made for another sort is refused, so a page
 // can never skip or repeat rows silently.
 
+import { sql, type SelectQueryBuilder } from 'kysely';
 import { InvalidInputError } from '../../domain/errors.js';
+import type { ListPage } from '../store.js';
+import type { Database } from './schema.js';
 
 export interface CursorPosition {
   readonly sort: string;
@@ -40,4 +43,28 @@ export function clampLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new InvalidInputError(`must be an integer from 1 to ${MAX_LIMIT}`, 'limit');
   return limit;
+}
+
+type Paged = 'snapshots' | 'tasks' | 'images';
+
+/** Keyset page over (created_at, id), oldest first. */
+export async function pageByCreated<T, TB extends Paged>(
+  query: SelectQueryBuilder<Database, TB, { doc: string; id: string; created_at: number }>,
+  rawLimit: number | undefined,
+  cursor: string | undefined,
+  parse: (doc: string) => T = (doc) => JSON.parse(doc) as T,
+): Promise<ListPage<T>> {
+  const limit = clampLimit(rawLimit);
+  let q = query;
+  if (cursor !== undefined) {
+    const pos = decodeCursor(cursor, 'createdAt', 'asc');
+    q = q.where(sql<boolean>`(created_at, id) > (${pos.value}, ${pos.id})`);
+  }
+  const rows = await q.orderBy(sql`created_at`).orderBy(sql`id`).limit(limit + 1).execute();
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((r) => parse(r.doc)),
+    nextCursor: rows.length > limit && last ? encodeCursor({ sort: 'createdAt', direction: 'asc', value: Number(last.created_at), id: last.id }) : null,
+  };
 }

@@ -2,7 +2,7 @@
 // the columns beside it exist for filters, sorting and indexes.
 
 import { InvalidInputError } from '../../domain/errors.js';
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { Template } from './templates.js';
 import type { AclToken, Policy } from '../../domain/acl.js';
 import type {
@@ -30,7 +30,9 @@ import type {
   Usage,
   VolumeQuery,
 } from '../store.js';
-import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
+import { clampLimit, pageByCreated } from './cursor.js';
+import { parseDoc, parseTask } from './rows.js';
+import { activeTaskFor, docsWithoutTask, listClaimableTasks, listRunningTasks, listTasks, liveTasksFor, lockBusy, lockHolders } from './task-queries.js';
 import type { Database } from './schema.js';
 import { listVolumes, listVolumesJson } from './volume-list.js';
 
@@ -38,22 +40,8 @@ import { listVolumes, listVolumesJson } from './volume-list.js';
 const VOLUME_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('volumes').select('doc').where('id', '=', p.id));
 const TASK_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('tasks').select('doc').where('id', '=', p.id));
 const ATTACHMENTS_OF = new Template(['volume_id'] as const, (db, p) => db.selectFrom('attachments').select('doc').where('volume_id', '=', p.volume_id).orderBy('created_at').orderBy('id'));
-const LOCK_HOLDER = new Template(['lock_key'] as const, (db, p) => db.selectFrom('task_locks').select('task_id').where('lock_key', '=', p.lock_key).limit(1));
 const QUOTA_OF = new Template(['namespace'] as const, (db, p) => db.selectFrom('quotas').selectAll().where('namespace', '=', p.namespace));
 
-export function parseDoc<T>(row: { doc: string } | undefined): T | undefined {
-  return row ? (JSON.parse(row.doc) as T) : undefined;
-}
-
-/** Tasks written before lock keys became a list carry one `lockKey`. */
-export function parseTask(doc: string): Task {
-  const t = JSON.parse(doc) as Task & { lockKey?: string | null };
-  if (t.lockKeys) return t;
-  const { lockKey, ...rest } = t;
-  return { ...rest, lockKeys: lockKey ? [lockKey] : [] };
-}
-
-export const ms = (iso: string): number => Date.parse(iso);
 
 export class SqlReader implements StoreReader {
   constructor(protected readonly db: Kysely<Database>) {}
@@ -139,77 +127,23 @@ export class SqlReader implements StoreReader {
     return row ? parseTask(row.doc) : undefined;
   }
 
-  listTasks(q: TaskQuery): Promise<ListPage<Task>> {
-    let query = this.db.selectFrom('tasks').select(['doc', 'id', 'created_at']);
-    if (q.namespace !== undefined) query = query.where('namespace', '=', q.namespace);
-    if (q.namespaces !== undefined) query = q.namespaces.length ? query.where('namespace', 'in', [...q.namespaces]) : query.where(sql<boolean>`1 = 0`);
-    if (q.state?.length) query = query.where('state', 'in', [...q.state]);
-    if (q.resourceId !== undefined) query = query.where('resource_id', '=', q.resourceId);
-    return pageByCreated<Task, 'tasks'>(query, q.limit, q.cursor);
-  }
+  listTasks = (q: TaskQuery): Promise<ListPage<Task>> => listTasks(this.db, q);
+  listClaimableTasks = (now: string, limit: number): Promise<readonly Task[]> => listClaimableTasks(this.db, now, limit);
+  listRunningTasks = (): Promise<readonly Task[]> => listRunningTasks(this.db);
+  lockHolders = (lockKeys: readonly string[]): Promise<readonly Task[]> => lockHolders(this.db, lockKeys);
+  lockBusy = (lockKeys: readonly string[]): Promise<boolean> => lockBusy(this.db, lockKeys);
+  liveTasksFor = (resourceId: string): Promise<readonly Task[]> => liveTasksFor(this.db, resourceId);
+  activeTaskFor = (resourceId: string): Promise<Task | undefined> => activeTaskFor(this.db, resourceId);
+  listVolumesWithoutTask = (statuses: readonly VolumeStatus[], afterId: string | null, limit: number): Promise<readonly Volume[]> =>
+    docsWithoutTask(this.db, 'volumes', statuses, afterId, limit).then((docs) => docs.map((d) => JSON.parse(d) as Volume));
+  listSnapshotsWithoutTask = (statuses: readonly SnapshotStatus[], afterId: string | null, limit: number): Promise<readonly Snapshot[]> =>
+    docsWithoutTask(this.db, 'snapshots', statuses, afterId, limit).then((docs) => docs.map((d) => JSON.parse(d) as Snapshot));
 
-  async listClaimableTasks(now: string, limit: number): Promise<readonly Task[]> {
-    // Claimable: due, and no task that shares one of its keys is running or
-    // was queued before it (first come, first served per key).
-    const rows = await this.db
-      .selectFrom('tasks as t')
-      .select('t.doc')
-      .where('t.state', '=', 'queued')
-      .where('t.not_before', '<=', ms(now))
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('task_locks as mine')
-              .innerJoin('task_locks as other', 'other.lock_key', 'mine.lock_key')
-              .innerJoin('tasks as r', 'r.id', 'other.task_id')
-              .select('r.id')
-              .whereRef('mine.task_id', '=', 't.id')
-              .whereRef('r.id', '!=', 't.id')
-              .where((w) =>
-                w.or([
-                  w('r.state', '=', 'running'),
-                  w.and([w('r.state', '=', 'queued'), w.or([w('r.create_index', '<', w.ref('t.create_index')), w.and([w('r.create_index', '=', w.ref('t.create_index')), w('r.id', '<', w.ref('t.id'))])])]),
-                ]),
-              ),
-          ),
-        ),
-      )
-      .orderBy('t.create_index')
-      .orderBy('t.id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => parseTask(r.doc));
-  }
 
-  async listRunningTasks(): Promise<readonly Task[]> {
-    const rows = await this.db.selectFrom('tasks').select('doc').where('state', '=', 'running').orderBy('created_at').execute();
-    return rows.map((r) => parseTask(r.doc));
-  }
 
-  async lockHolders(lockKeys: readonly string[]): Promise<readonly Task[]> {
-    if (!lockKeys.length) return [];
-    const rows = await this.db
-      .selectFrom('task_locks as l')
-      .innerJoin('tasks as t', 't.id', 'l.task_id')
-      .select('t.doc')
-      .distinct()
-      .where('l.lock_key', 'in', [...lockKeys])
-      .where('t.state', '=', 'running')
-      .execute();
-    return rows.map((r) => parseTask(r.doc));
-  }
 
-  async lockBusy(lockKeys: readonly string[]): Promise<boolean> {
-    if (!lockKeys.length) return false;
-    const row = lockKeys.length === 1 ? await LOCK_HOLDER.first(this.db, { lock_key: lockKeys[0] }) : await this.db.selectFrom('task_locks').select('task_id').where('lock_key', 'in', [...lockKeys]).limit(1).executeTakeFirst();
-    return row !== undefined;
-  }
 
-  async liveTasksFor(resourceId: string): Promise<readonly Task[]> {
-    const rows = await this.db.selectFrom('tasks').select('doc').where('resource_id', '=', resourceId).where('state', 'in', ['queued', 'running']).orderBy('created_at').execute();
-    return rows.map((r) => parseTask(r.doc));
-  }
+
 
   async volumesFromSource(sourceId: string, status: readonly VolumeStatus[]): Promise<readonly Volume[]> {
     if (!status.length) return [];
@@ -234,49 +168,10 @@ export class SqlReader implements StoreReader {
     return rows.map((r) => JSON.parse(r.doc) as Snapshot);
   }
 
-  async listVolumesWithoutTask(statuses: readonly VolumeStatus[], afterId: string | null, limit: number): Promise<readonly Volume[]> {
-    return this.withoutTask('volumes', statuses, afterId, limit);
-  }
 
-  async listSnapshotsWithoutTask(statuses: readonly SnapshotStatus[], afterId: string | null, limit: number): Promise<readonly Snapshot[]> {
-    return this.withoutTask('snapshots', statuses, afterId, limit);
-  }
 
   /** One query for what a restart must roll back, instead of a task look-up per record. */
-  private async withoutTask<T>(table: 'volumes' | 'snapshots', statuses: readonly string[], afterId: string | null, limit: number): Promise<T[]> {
-    if (statuses.length === 0) return [];
-    const rows = await this.db
-      .selectFrom(table)
-      .select(['doc', 'id'])
-      .where('status', 'in', [...statuses])
-      .$if(afterId !== null, (q) => q.where('id', '>', afterId ?? ''))
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('tasks')
-              .select('tasks.id')
-              .whereRef('tasks.resource_id', '=', `${table}.id`)
-              .where('tasks.state', 'in', ['queued', 'running']),
-          ),
-        ),
-      )
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => JSON.parse(r.doc) as T);
-  }
 
-  async activeTaskFor(resourceId: string): Promise<Task | undefined> {
-    const row = await this.db
-      .selectFrom('tasks')
-      .select('doc')
-      .where('resource_id', '=', resourceId)
-      .where('state', 'in', ['queued', 'running'])
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
-    return row ? parseTask(row.doc) : undefined;
-  }
 
   async getType(idOrName: string): Promise<VolumeType | undefined> {
     return parseDoc<VolumeType>(
@@ -386,27 +281,4 @@ export class SqlReader implements StoreReader {
     const row = await this.db.selectFrom('counters').select('value').where('name', '=', 'index').executeTakeFirst();
     return Number(row?.value ?? 0);
   }
-}
-
-type Paged = 'snapshots' | 'tasks' | 'images';
-
-/** Keyset page over (created_at, id), oldest first. */
-async function pageByCreated<T, TB extends Paged>(
-  query: SelectQueryBuilder<Database, TB, { doc: string; id: string; created_at: number }>,
-  rawLimit: number | undefined,
-  cursor: string | undefined,
-): Promise<ListPage<T>> {
-  const limit = clampLimit(rawLimit);
-  let q = query;
-  if (cursor !== undefined) {
-    const pos = decodeCursor(cursor, 'createdAt', 'asc');
-    q = q.where(sql<boolean>`(created_at, id) > (${pos.value}, ${pos.id})`);
-  }
-  const rows = await q.orderBy(sql`created_at`).orderBy(sql`id`).limit(limit + 1).execute();
-  const page = rows.slice(0, limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((r) => JSON.parse(r.doc) as T),
-    nextCursor: rows.length > limit && last ? encodeCursor({ sort: 'createdAt', direction: 'asc', value: Number(last.created_at), id: last.id }) : null,
-  };
 }

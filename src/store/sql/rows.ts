@@ -2,8 +2,21 @@
 // columns beside it are what filters, sorts and indexes need.
 
 import { sourceIdOf, type Snapshot, type Task, type Volume } from '../../domain/types.js';
-import { ms } from './reader.js';
 import type { Database } from './schema.js';
+
+export function parseDoc<T>(row: { doc: string } | undefined): T | undefined {
+  return row ? (JSON.parse(row.doc) as T) : undefined;
+}
+
+/** Tasks written before lock keys became a list carry one `lockKey`. */
+export function parseTask(doc: string): Task {
+  const t = JSON.parse(doc) as Task & { lockKey?: string | null };
+  if (t.lockKeys) return t;
+  const { lockKey, ...rest } = t;
+  return { ...rest, lockKeys: lockKey ? [lockKey] : [] };
+}
+
+export const ms = (iso: string): number => Date.parse(iso);
 
 export function volumeRow(v: Volume): Omit<Database['volumes'], 'secrets'> {
   return {

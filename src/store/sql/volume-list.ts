@@ -7,7 +7,7 @@ import { InvalidInputError } from '../../domain/errors.js';
 import type { Volume } from '../../domain/types.js';
 import type { JsonPage, ListPage, VolumeQuery } from '../store.js';
 import { clampLimit, decodeCursor, encodeCursor } from './cursor.js';
-import { ms } from './reader.js';
+import { ms } from './rows.js';
 import type { Database } from './schema.js';
 
 const SORT_COLUMNS = { createdAt: 'created_at', name: 'name', sizeBytes: 'size_bytes', id: 'id' } as const;

@@ -36,7 +36,8 @@ import type {
 } from '../store.js';
 import type { CommittedChange } from '../changes.js';
 import { changedColumns, snapshotRow, taskRow, volumeRow } from './rows.js';
-import { ms, SqlReader } from './reader.js';
+import { SqlReader } from './reader.js';
+import { ms } from './rows.js';
 import { ColumnUpdate, Template } from './templates.js';
 import type { Database } from './schema.js';
 

@@ -4,7 +4,7 @@ import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type LogEvent, type SqliteDatabase } from 'kysely';
 import { migrationProvider, type Database } from '../sql/schema.js';
 import type { Task, Volume } from '../../domain/types.js';
-import { parseTask } from '../sql/reader.js';
+import { parseTask } from '../sql/rows.js';
 import { SqlStore } from '../sql/sql-store.js';
 
 export interface SqliteStoreOptions {
