@@ -8,7 +8,7 @@ import { BackendError, InvalidInputError } from '../../domain/errors.js';
 import type { Task } from '../../domain/types.js';
 import type { ChangeFilter } from '../../store/changes.js';
 import { MAX_WAIT_MS, parseDuration } from '../durations.js';
-import { clientGone } from '../v1/context.js';
+import { clientGone, readAfter } from '../blocking.js';
 
 export type { App } from '../app.js';
 
@@ -26,15 +26,12 @@ export interface BlockingQuery {
  * as jitter, so many waiters do not all come back at once.
  */
 export async function blocking<T>(volumed: Volumed, req: FastifyRequest, reply: FastifyReply, query: BlockingQuery, filter: ChangeFilter, read: () => Promise<T>): Promise<T> {
-  if (query.index !== undefined && query.index > 0) {
-    const asked = query.wait !== undefined ? Math.min(parseDuration(query.wait, 'wait', Infinity), MAX_BLOCK_MS) : DEFAULT_WAIT_MS;
-    const waitMs = asked + Math.floor(Math.random() * (asked / 16));
-    await volumed.engine.waitForChange(query.index, filter, waitMs, clientGone(req));
-  }
-  const index = await volumed.engine.latestIndex();
-  const result = await read();
+  const asked = query.wait !== undefined ? Math.min(parseDuration(query.wait, 'wait', Infinity), MAX_BLOCK_MS) : DEFAULT_WAIT_MS;
+  const waitMs = asked + Math.floor(Math.random() * (asked / 16));
+  // Nomad treats index 0 as no index: answer at once.
+  const { value, index } = await readAfter(volumed, req, query.index || undefined, waitMs, filter, read);
   void reply.header('X-Nomad-Index', String(index));
-  return result;
+  return value;
 }
 
 /** The namespaces a list covers: `*` is every one the token may list, none is `default`. */

@@ -59,12 +59,12 @@ function tokenize(input: string): Token[] {
     } else if (input.startsWith('==', i) || input.startsWith('!=', i)) {
       tokens.push({ kind: 'op', text: input.slice(i, i + 2), at: i });
       i += 2;
-    } else if ('()[].'.includes(c) && !(c === '.' && BARE.test(input.charAt(i + 1)) && tokens.at(-1)?.kind !== 'word' && tokens.at(-1)?.text !== ']')) {
+    } else if ('()[]'.includes(c) || (c === '.' && tokens.at(-1)?.text === ']')) {
+      // A dot after a word stays in the word (selector parts, 1.5); only one after `["key"]` stands alone.
       tokens.push({ kind: 'punct', text: c, at: i });
       i++;
     } else if (BARE.test(c)) {
       const start = i;
-      // A dot inside a word separates selector parts; it is kept for values (1.5, a.b) and split by the parser.
       while (i < input.length && BARE.test(input.charAt(i))) i++;
       tokens.push({ kind: 'word', text: input.slice(start, i), at: start });
     } else {

@@ -23,6 +23,8 @@ const AttachmentMode = Lit(['file-system', 'block-device']);
 const Unset = Type.Literal('');
 const Capability = Type.Object({ AccessMode, AttachmentMode }, strict);
 
+const MountOptions = Type.Object({ FSType: Type.Optional(Str), MountFlags: Type.Optional(Nullable(Type.Array(Str))) }, strict);
+
 /** api.CSIVolume as a create or register request carries it. */
 export const VolumeSpec = Type.Object(
   {
@@ -34,7 +36,7 @@ export const VolumeSpec = Type.Object(
     Topologies: Type.Optional(Nullable(Type.Array(Topology))),
     AccessMode: Type.Optional(Type.Union([AccessMode, Unset])),
     AttachmentMode: Type.Optional(Type.Union([AttachmentMode, Unset])),
-    MountOptions: Type.Optional(Nullable(Type.Object({ FSType: Type.Optional(Str), MountFlags: Type.Optional(Nullable(Type.Array(Str))) }, strict))),
+    MountOptions: Type.Optional(Nullable(MountOptions)),
     Secrets: Type.Optional(StrMap),
     Parameters: Type.Optional(StrMap),
     Context: Type.Optional(StrMap),
@@ -134,7 +136,8 @@ export const SnapshotDeleteQuery = Type.Object({ ...Common, plugin_id: Type.Opti
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) }, strict);
 
 /** The field names of each body shape, for case-insensitive matching. */
-const OBJECT_FIELDS: Readonly<Record<string, TSchema>> = { Volumes: VolumeSpec, Snapshots: SnapshotSpec };
+/** Fields whose value is an object, or a list of objects, of a known shape: their keys are matched too. */
+const NESTED: Readonly<Record<string, TSchema>> = { Volumes: VolumeSpec, Snapshots: SnapshotSpec, MountOptions };
 
 function isZero(value: unknown): boolean {
   if (value === null || value === '' || value === 0 || value === false) return true;
@@ -151,8 +154,8 @@ function canonicalObject(value: unknown, schema: TSchema): unknown {
     const name = byLower.get(key.toLowerCase());
     if (name === undefined && isZero(v)) continue;
     const target = name ?? key;
-    const list = OBJECT_FIELDS[target];
-    out[target] = list && Array.isArray(v) ? v.map((item) => canonicalObject(item, list)) : target === 'MountOptions' ? canonicalObject(v, (VolumeSpec.properties.MountOptions as unknown as { anyOf: TSchema[] }).anyOf[0] as TSchema) : v;
+    const shape = NESTED[target];
+    out[target] = !shape ? v : Array.isArray(v) ? v.map((item) => canonicalObject(item, shape)) : canonicalObject(v, shape);
   }
   return out;
 }

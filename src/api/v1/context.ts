@@ -5,19 +5,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
 import type { Task } from '../../domain/types.js';
 import type { ChangeFilter } from '../../store/changes.js';
+import { clientGone, readAfter } from '../blocking.js';
 import { MAX_WAIT_MS, parseDuration } from '../durations.js';
 
 export type { App } from '../app.js';
 
 export const INDEX_HEADER = 'X-Volumed-Index';
 const DEFAULT_BLOCK_MS = 60_000;
-
-/** Aborts when the client goes away, so a blocking query stops waiting for nobody. */
-export function clientGone(req: FastifyRequest): AbortSignal {
-  const ac = new AbortController();
-  req.raw.once('close', () => ac.abort());
-  return ac.signal;
-}
 
 /**
  * Runs `read` once a change after `index` (if given) matches `filter` — the
@@ -31,14 +25,10 @@ export async function blocking<T>(
   filter: ChangeFilter,
   read: () => Promise<T>,
 ): Promise<T> {
-  if (query.index !== undefined) {
-    const waitMs = query.wait !== undefined ? parseDuration(query.wait, 'wait') : DEFAULT_BLOCK_MS;
-    await volumed.engine.waitForChange(query.index, filter, waitMs, clientGone(req));
-  }
-  const index = await volumed.engine.latestIndex();
-  const result = await read();
+  const waitMs = query.wait !== undefined ? parseDuration(query.wait, 'wait') : DEFAULT_BLOCK_MS;
+  const { value, index } = await readAfter(volumed, req, query.index, waitMs, filter, read);
   void reply.header(INDEX_HEADER, String(index));
-  return result;
+  return value;
 }
 
 /** With `wait`, holds the answer until the task has ended (bounded). */

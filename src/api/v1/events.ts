@@ -4,7 +4,8 @@
 import type { Volumed } from '../../app/open.js';
 import { allows } from '../../domain/acl.js';
 import type { EventTopic } from '../../domain/types.js';
-import { clientGone, type App } from './context.js';
+import { clientGone } from '../blocking.js';
+import type { App } from './context.js';
 import { EventsQuery } from './schemas.js';
 
 const HEARTBEAT_MS = 15_000;

@@ -3,7 +3,8 @@
 
 import type { Volumed } from '../../app/open.js';
 import { parseDuration } from '../durations.js';
-import { blocking, clientGone, INDEX_HEADER, type App } from './context.js';
+import { clientGone } from '../blocking.js';
+import { blocking, INDEX_HEADER, type App } from './context.js';
 import { BlockingQuery, IdParams, ListTasksQuery } from './schemas.js';
 
 export function taskRoutes(app: App, volumed: Volumed): void {
