@@ -68,6 +68,13 @@ export class ConflictError extends VolumedError {
   readonly code = 'conflict';
 }
 
+/** The storage object is already some volume's: adopting it again would give it two owners. */
+export class AlreadyManagedError extends ConflictError {
+  constructor(externalId: string, poolId: string, volumeId: string) {
+    super(`${externalId} in pool ${poolId} is already managed as volume ${volumeId}`, { type: 'volume', id: volumeId });
+  }
+}
+
 export class QuotaExceededError extends VolumedError {
   readonly code = 'quota_exceeded';
   constructor(namespace: string, what: string, limit: number, requested: number, inUse: number) {

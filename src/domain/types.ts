@@ -117,17 +117,31 @@ export function sourceIdOf(source: VolumeSource | null | undefined): string | nu
   return 'snapshotId' in source ? source.snapshotId : 'volumeId' in source ? source.volumeId : source.imageId;
 }
 
+export const ENTITY_TYPES = ['PERSISTENT_VOLUME', 'PERSISTENT_VOLUME_CLAIM', 'POD'] as const;
+export type EntityType = (typeof ENTITY_TYPES)[number];
+
+/** An entity of another (or the same) cluster that this one refers to: a PV's claim, a claim's pod. */
+export interface EntityReference {
+  readonly entityType: EntityType;
+  readonly entityName: string;
+  readonly namespace?: string;
+  readonly clusterId?: string;
+}
+
 export interface ClusterEntityMetadata {
-  readonly entityType: 'PERSISTENT_VOLUME' | 'PERSISTENT_VOLUME_CLAIM' | 'POD';
+  readonly entityType: EntityType;
   readonly entityName: string;
   readonly namespace?: string;
   readonly labels: Labels;
+  readonly referredEntities?: readonly EntityReference[];
 }
 
 export interface ContainerCluster {
   readonly clusterId: string;
   readonly clusterType: string;
   readonly clusterFlavor: string;
+  readonly vSphereUser?: string;
+  readonly clusterDistribution?: string;
   readonly entities: readonly ClusterEntityMetadata[];
 }
 

@@ -5,7 +5,7 @@
 
 import type { Readable } from 'node:stream';
 import { UnsupportedError } from '../domain/errors.js';
-import type { DriverCapabilitySet, PoolCapacity, VolumeKind } from '../domain/types.js';
+import type { AclRule, DriverCapabilitySet, PoolCapacity, VolumeKind } from '../domain/types.js';
 
 export interface VolumeRef {
   /** volumed's id for the volume. */
@@ -45,6 +45,8 @@ export interface PublishRequest {
   readonly node: string;
   readonly readonly: boolean;
   readonly attachmentId: string;
+  /** File volumes with NFS rules: the rule that admits this client, for the driver to export by. */
+  readonly access?: AclRule;
 }
 
 export interface ExternalVolume {

@@ -5,9 +5,10 @@
 import { newId } from './ids.js';
 import { checkAttachmentAllowed, effectiveAccessMode } from '../domain/access-modes.js';
 import { errorMessage, InvalidStateError, NotFoundError } from '../domain/errors.js';
+import { clientAccess } from '../domain/nfs-access.js';
 import { ATTACHMENT_TRANSITIONS, decideVolume } from '../domain/states.js';
 import { checkAttachMode, checkAttachName } from '../domain/validation.js';
-import type { AccessMode, Attachment, AttachmentMode, Volume } from '../domain/types.js';
+import type { AccessMode, AclRule, Attachment, AttachmentMode, Volume } from '../domain/types.js';
 import { enqueueVolumeTask, mustGetVolume, type Accepted, type EngineContext, finishVolume } from './context.js';
 import { volumeRef } from './pools.js';
 import type { HandlerRegistry } from './tasks/handler.js';
@@ -22,13 +23,20 @@ export interface AttachInput {
   readonly attachmentMode?: AttachmentMode;
 }
 
+/** The client's address: the connector's `ip`, or the node when it is named by one. */
+function clientIpOf(input: AttachInput): string | undefined {
+  const ip = input.connector?.ip;
+  if (typeof ip === 'string' && ip) return ip;
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(input.node) ? input.node : undefined;
+}
+
 export interface AttachAccepted extends Accepted<Volume> {
   readonly attachment: Attachment;
 }
 
 export async function attachVolume(ctx: EngineContext, volumeId: string, input: AttachInput): Promise<AttachAccepted> {
   checkAttachName(input.node, 'node');
-  const mode = checkAttachMode(input.mode);
+  const askedMode = checkAttachMode(input.mode);
   return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
     const decision = decideVolume('attach', volumeId, volume.status, volume.migrationStatus);
@@ -36,6 +44,9 @@ export async function attachVolume(ctx: EngineContext, volumeId: string, input: 
     const access = effectiveAccessMode(volume, { accessMode: input.accessMode, attachmentMode: input.attachmentMode });
     const existing = await tx.listAttachments(volumeId);
     const instance = input.instance ?? input.node;
+    // A file volume's NFS rules decide whether this client gets in, and whether it may write.
+    const rule = volume.kind === 'file' ? clientAccess(volume.id, volume.aclRules, clientIpOf(input)) : undefined;
+    const mode = rule?.permissions === 'READ_ONLY' ? 'ro' : askedMode;
     checkAttachmentAllowed(volume, existing, { node: input.node, instance, mode, accessMode: access.accessMode });
     const attachment = await tx.insertAttachment({
       id: newId(),
@@ -56,7 +67,7 @@ export async function attachVolume(ctx: EngineContext, volumeId: string, input: 
       { status: decision.next ?? 'attaching', attachStatus: 'attaching', previousStatus: volume.status },
       { modifyIndex: volume.modifyIndex },
     );
-    const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.attach', { attachmentId: attachment.id });
+    const task = await enqueueVolumeTask(ctx, tx, volume, 'volume.attach', { attachmentId: attachment.id, ...(rule ? { access: rule } : {}) });
     return { resource: updated, attachment, task };
   });
 }
@@ -112,6 +123,7 @@ export const attachmentHandlers: HandlerRegistry = {
         node: attachment.node,
         readonly: attachment.mode === 'ro' || volume.readonly,
         attachmentId,
+        ...(task.params.access ? { access: task.params.access as AclRule } : {}),
       });
       return async (tx) => {
         const current = await tx.getAttachment(attachmentId);

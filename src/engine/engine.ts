@@ -47,6 +47,11 @@ import {
   type VolumeFieldsUpdate,
 } from './volume-actions.js';
 import { createHandlers, createVolume, type CreateVolumeInput } from './volume-create.js';
+import { composeBatch, isBatch, submitBatch, type BatchInput } from './batches.js';
+import { configureAccessRules, updateClusterMetadata } from './volume-metadata.js';
+import { searchVolumes, VolumeDescriber, type DescribedVolume, type VolumeSearch, type VolumeSearchResult } from './volume-search.js';
+import type { MetadataUpdate } from '../domain/cluster-metadata.js';
+import type { AclChange } from '../domain/nfs-access.js';
 import { deleteHandlers, deleteVolume, unmanageVolume, type DeleteOptions, type UnmanageOptions } from './volume-delete.js';
 
 export const TASK_HANDLERS: HandlerRegistry = {
@@ -135,6 +140,14 @@ export class Engine {
   /** One volume as JSON text, as stored. */
   getVolumeJson = async (id: string): Promise<string> => found('volume', id, await this.store.getVolumeJson(id));
   updateVolume = (id: string, update: VolumeFieldsUpdate): Promise<Volume> => updateVolume(this.ctx, id, update);
+  /** Cluster metadata changed by a delta (entities replaced or deleted, a cluster removed); `field` names the input in errors. */
+  updateClusterMetadata = (id: string, update: MetadataUpdate, field?: string): Promise<Volume> => updateClusterMetadata(this.ctx, id, update, field);
+  /** NFS access rules of a file volume changed by a delta (added, replaced or deleted by IP spec). */
+  configureAccessRules = (id: string, changes: readonly AclChange[], ruleField?: (index: number) => string): Promise<Volume> => configureAccessRules(this.ctx, id, changes, ruleField);
+  /** Volumes by CNS's query filters, with compliance and health, and the total of matches. */
+  searchVolumes = (search: VolumeSearch): Promise<VolumeSearchResult> => searchVolumes(this.store, search);
+  /** A volume with its compliance (does its pool satisfy its type?) and health. */
+  describeVolume = async (volume: Volume): Promise<DescribedVolume> => (await VolumeDescriber.load(this.store)).describe(volume);
   extendVolume = (id: string, sizeBytes: number, options?: ExtendOptions): Promise<Accepted<Volume>> => extendVolume(this.ctx, id, sizeBytes, options);
   completeExtend = (id: string, succeeded: boolean): Promise<Volume> => completeExtend(this.ctx, id, succeeded);
   revertVolume = (id: string, snapshotId: string): Promise<Accepted<Volume>> => revertVolume(this.ctx, id, snapshotId);
@@ -212,8 +225,10 @@ export class Engine {
   getTask = async (id: string): Promise<Task> => {
     const task = await this.store.getTask(id);
     if (!task) throw new NotFoundError('task', id);
-    return task;
+    return isBatch(task) ? composeBatch(this.store, task) : task;
   };
+  /** Many specs at once, each its own operation; one task whose items are their outcomes in order (see batches.ts). */
+  submitBatch = (input: BatchInput): Promise<Task> => submitBatch(this.ctx, input);
 
   /**
    * Resolves with the task once it has ended, or as it is when `timeoutMs`
@@ -222,6 +237,15 @@ export class Engine {
    */
   async waitForTask(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Task> {
     const deadline = Date.now() + timeoutMs;
+    const first = await this.getTask(id);
+    if (isBatch(first)) {
+      // A batch ends when its items' tasks have: wait for each in turn.
+      for (const item of first.items) {
+        const taskId = item.result?.taskId;
+        if (typeof taskId === 'string' && Date.now() < deadline) await this.waitForTask(taskId, deadline - Date.now(), signal);
+      }
+      return this.getTask(id);
+    }
     const watcher = this.store.watch({ keys: [id] });
     try {
       let task = await this.getTask(id);
@@ -238,7 +262,13 @@ export class Engine {
 
   // ---- reads: surfaces read through the engine, never the store ----
   listSnapshots = (query: SnapshotQuery): Promise<ListPage<Snapshot>> => this.store.listSnapshots(query);
-  listTasks = (query: TaskQuery): Promise<ListPage<Task>> => this.store.listTasks(query);
+  listTasks = async (query: TaskQuery): Promise<ListPage<Task>> => {
+    const page = await this.store.listTasks(query);
+    if (!page.items.some(isBatch)) return page;
+    const items: Task[] = [];
+    for (const t of page.items) items.push(isBatch(t) ? await composeBatch(this.store, t) : t);
+    return { ...page, items };
+  };
   getAttachment = async (id: string): Promise<Attachment> => found('attachment', id, await this.store.getAttachment(id));
   listPools = (): Promise<readonly Pool[]> => this.store.listPools();
   getPool = async (id: string): Promise<Pool> => found('pool', id, await this.store.getPool(id));

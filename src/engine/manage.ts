@@ -2,10 +2,10 @@
 // what a pool holds that could be adopted.
 
 import { newId } from './ids.js';
-import { ConflictError, InvalidInputError } from '../domain/errors.js';
+import { AlreadyManagedError, InvalidInputError } from '../domain/errors.js';
 import { decideVolume } from '../domain/states.js';
 import { placementProblems } from '../domain/placement.js';
-import { GiB, roundUpToGiB, type AccessModeRequest, type CsiAttributes, type ManageableObject, type Quota, type Task, type Volume, type VolumeKind } from '../domain/types.js';
+import { GiB, roundUpToGiB, type AccessModeRequest, type CsiAttributes, type ManageableObject, type ContainerCluster, type Quota, type Task, type Volume, type VolumeKind } from '../domain/types.js';
 import { checkAccessModes, checkLabels, checkName, checkNamespace, checkRecordId } from '../domain/validation.js';
 import type { Driver, ManageableCandidate } from '../drivers/driver.js';
 import type { StoreReader, StoreTx } from '../store/store.js';
@@ -33,6 +33,7 @@ export interface ManageVolumeInput {
   /** CSI-style secrets: sealed at rest, never returned. */
   readonly secrets?: Readonly<Record<string, string>>;
   readonly csi?: CsiAttributes;
+  readonly clusters?: readonly ContainerCluster[];
   /** Cinder sizes are whole GiB: grow the object to the next GiB when adopting. */
   readonly roundToGiB?: boolean;
   /**
@@ -63,7 +64,7 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
   const decision = decideVolume('manage', id, null);
   return ctx.store.transact(async (tx) => {
     const managed = (await tx.findVolumesByExternalId(pool.id, [found.externalId])).get(found.externalId);
-    if (managed) throw new ConflictError(`${found.externalId} in pool ${pool.id} is already managed as volume ${managed}`, { type: 'volume', id: managed });
+    if (managed) throw new AlreadyManagedError(found.externalId, pool.id, managed);
     if (input.id !== undefined) await checkIdFree(tx, id);
     await checkQuota(tx, namespace, { volumes: 1, bytes: sizeBytes }, ctx.quotaDefaults);
     const volume = await tx.insertVolume(
@@ -78,6 +79,7 @@ export async function manageVolume(ctx: EngineContext, input: ManageVolumeInput)
           accessModes,
           mountOptions: [...(input.mountOptions ?? [])],
           topology: { ...(input.topology ?? {}) },
+          clusters: [...(input.clusters ?? [])],
           ...(input.csi ? { csi: input.csi } : {}),
         },
       ),
@@ -175,7 +177,7 @@ async function manageChecked({ task, store, driver, volume }: { task: Task; stor
   const quotaDefaults = (task.params.quotaDefaults ?? undefined) as Omit<Quota, 'namespace'> | undefined;
   const check = async (reader: StoreReader): Promise<void> => {
     const managed = (await reader.findVolumesByExternalId(volume.poolId, [found.externalId])).get(found.externalId);
-    if (managed && managed !== volume.id) throw new ConflictError(`${found.externalId} in pool ${volume.poolId} is already managed as volume ${managed}`, { type: 'volume', id: managed });
+    if (managed && managed !== volume.id) throw new AlreadyManagedError(found.externalId, volume.poolId, managed);
     await checkQuota(reader, volume.namespace, { bytes: sizeBytes }, quotaDefaults);
   };
   await check(store);

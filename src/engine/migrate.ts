@@ -20,6 +20,8 @@ import { resolveType } from './volume-create.js';
 export interface MigrateInput {
   /** Target pool; the scheduler picks one when absent. */
   readonly pool?: string;
+  /** A new type (CNS: relocate with a new policy): the target must satisfy it, and the volume takes it when it switches pools. */
+  readonly type?: string;
 }
 
 async function pickTarget(ctx: EngineContext, volume: Volume, poolId: string | undefined, typeRef: string | null): Promise<string> {
@@ -40,13 +42,14 @@ function checkMovable(ctx: EngineContext, volume: Volume, target: string, snapsh
 
 export async function migrateVolume(ctx: EngineContext, id: string, input: MigrateInput = {}): Promise<Accepted<Volume>> {
   const volume = await mustGetVolume(ctx.store, id);
-  const target = await pickTarget(ctx, volume, input.pool, volume.typeId);
+  const newType = await resolveType(ctx.store, input.type);
+  const target = await pickTarget(ctx, volume, input.pool, newType?.id ?? volume.typeId);
   return ctx.store.transact(async (tx) => {
     const current = await mustGetVolume(tx, id);
     decideVolume('migrate', id, current.status, current.migrationStatus);
     checkMovable(ctx, current, target, await tx.countSnapshots(id));
     const updated = await tx.updateVolume(id, { migrationStatus: MIGRATION_STEPS.start.to, lastError: null }, { modifyIndex: current.modifyIndex, migrationStatus: MIGRATION_STEPS.start.from });
-    const task = await enqueueVolumeTask(ctx, tx, current, 'volume.migrate', { targetPool: target });
+    const task = await enqueueVolumeTask(ctx, tx, current, 'volume.migrate', { targetPool: target, ...(newType ? { typeId: newType.id } : {}) });
     return { resource: updated, task };
   });
 }
@@ -55,6 +58,8 @@ export interface RetypeInput {
   readonly type: string;
   /** 'on-demand' moves the volume when its pool does not satisfy the new type. */
   readonly migrationPolicy?: 'never' | 'on-demand';
+  /** With 'never': take the type even where the pool does not satisfy it; the volume is then non-compliant (CNS's policy reconfigure). */
+  readonly allowNonCompliant?: boolean;
 }
 
 export async function retypeVolume(ctx: EngineContext, id: string, input: RetypeInput): Promise<Accepted<Volume>> {
@@ -63,10 +68,10 @@ export async function retypeVolume(ctx: EngineContext, id: string, input: Retype
   const volume = await mustGetVolume(ctx.store, id);
   const pool = await ctx.store.getPool(volume.poolId);
   const needsMove = !pool || !isCompliant(pool, type, volume.kind);
-  if (needsMove && input.migrationPolicy !== 'on-demand') {
+  if (needsMove && input.migrationPolicy !== 'on-demand' && !input.allowNonCompliant) {
     throw new InvalidInputError(`pool ${volume.poolId} does not satisfy type ${type.name}; retype with migrationPolicy on-demand to move the volume`, 'migrationPolicy');
   }
-  const target = needsMove ? await pickTarget(ctx, volume, undefined, type.id) : null;
+  const target = needsMove && input.migrationPolicy === 'on-demand' ? await pickTarget(ctx, volume, undefined, type.id) : null;
   return ctx.store.transact(async (tx) => {
     const current = await mustGetVolume(tx, id);
     const decision = decideVolume('retype', id, current.status, current.migrationStatus);
@@ -144,7 +149,8 @@ export const migrateHandlers: HandlerRegistry = {
     async run(ctx) {
       const volume = await mustGetVolume(ctx.store, ctx.task.resourceId);
       const targetPool = String(ctx.task.params.targetPool);
-      const { source, sourceDriver } = await moveBytes(ctx, volume, targetPool, () => Promise.resolve());
+      const typeId = ctx.task.params.typeId;
+      const { source, sourceDriver } = await moveBytes(ctx, volume, targetPool, (tx) => (typeof typeId === 'string' ? tx.updateVolume(volume.id, { typeId }).then(() => undefined) : Promise.resolve()));
       await sourceDriver.deleteVolume(source);
       return async (tx) => {
         await tx.updateVolume(volume.id, { migrationStatus: MIGRATION_STEPS.finish.to }, { migrationStatus: MIGRATION_STEPS.finish.from });

@@ -15,6 +15,8 @@ export interface PlacementRequest {
   readonly type: VolumeType | undefined;
   /** A pool the caller named; it must still satisfy the type. */
   readonly poolId?: string | undefined;
+  /** Candidate pools (CNS datastores): the best of these that fits. */
+  readonly poolIds?: readonly string[] | undefined;
   readonly excludePoolId?: string;
 }
 
@@ -29,9 +31,14 @@ export async function choosePool(reader: StoreReader, req: PlacementRequest): Pr
   const all = await reader.listPools();
   const candidates = req.poolId !== undefined ? all.filter((p) => p.id === req.poolId) : all.filter((p) => p.id !== req.excludePoolId);
   if (req.poolId !== undefined && candidates.length === 0) throw new InvalidInputError(`no such pool: ${req.poolId}`, 'pool');
+  if (req.poolIds?.length) {
+    const unknown = req.poolIds.filter((id) => !all.some((p) => p.id === id));
+    if (unknown.length) throw new InvalidInputError(`no such pool: ${unknown.join(', ')}`, 'pools');
+  }
+  const eligible = req.poolIds?.length ? candidates.filter((p) => req.poolIds?.includes(p.id)) : candidates;
   const reasons: string[] = [];
   let best: { pool: Pool; room: number } | undefined;
-  for (const pool of candidates) {
+  for (const pool of eligible) {
     const problems = placementProblems(pool, req.type, req.kind);
     const free = await room(reader, pool);
     if (free < req.sizeBytes) problems.push(`not enough room (${free} bytes free, ${req.sizeBytes} asked)`);

@@ -3,6 +3,7 @@
 
 import { InvalidInputError, InvalidStateError, NotFoundError, UnsupportedError } from '../domain/errors.js';
 import { decideVolume } from '../domain/states.js';
+import { checkAclRules } from '../domain/nfs-access.js';
 import type { AclRule, AttachStatus, ContainerCluster, MigrationStatus, Volume, VolumeStatus } from '../domain/types.js';
 import { checkLabels, checkName, checkSize, checkVolumeStatus } from '../domain/validation.js';
 import type { VolumePatch } from '../store/store.js';
@@ -94,7 +95,7 @@ export async function updateVolume(ctx: EngineContext, id: string, update: Volum
     ...(update.imageMetadata !== undefined ? { imageMetadata: checkLabels(update.imageMetadata, 'imageMetadata') } : {}),
     ...(update.adminMetadata !== undefined ? { adminMetadata: checkLabels(update.adminMetadata, 'adminMetadata') } : {}),
     ...(update.clusters !== undefined ? { clusters: [...update.clusters] } : {}),
-    ...(update.aclRules !== undefined ? { aclRules: [...update.aclRules] } : {}),
+    ...(update.aclRules !== undefined ? { aclRules: checkAclRules(update.aclRules) } : {}),
     ...(update.mountOptions !== undefined ? { mountOptions: [...update.mountOptions] } : {}),
   };
   return ctx.store.transact(async (tx) => {

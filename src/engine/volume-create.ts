@@ -8,6 +8,7 @@ import { typeKind, typeWantsMultiattach } from '../domain/placement.js';
 import { decideVolume, type VolumeAction } from '../domain/states.js';
 import type { AccessModeRequest, AclRule, ContainerCluster, CsiAttributes, Task, Volume, VolumeKind, VolumeSource, VolumeType } from '../domain/types.js';
 import { checkAccessModes, checkLabels, checkName, checkNamespace, checkRecordId, checkSize } from '../domain/validation.js';
+import { checkAclRules } from '../domain/nfs-access.js';
 import type { CreateVolumeRequest as DriverCreate } from '../drivers/driver.js';
 import type { StoreReader } from '../store/store.js';
 import { enqueue, mustGetSnapshot, mustGetVolume, newVolumeRecord, finishVolume, type Accepted, type EngineContext } from './context.js';
@@ -26,6 +27,8 @@ export interface CreateVolumeInput {
   /** Volume type by name or id. */
   readonly type?: string;
   readonly pool?: string;
+  /** Candidate pools (CNS datastores); the scheduler picks among them. */
+  readonly pools?: readonly string[];
   readonly kind?: VolumeKind;
   readonly accessModes?: readonly AccessModeRequest[];
   readonly mountOptions?: readonly string[];
@@ -87,7 +90,7 @@ async function place(ctx: EngineContext, input: CreateVolumeInput, kind: VolumeK
     if (kind !== 'block') throw new InvalidInputError('only block volumes can be made from images', 'kind');
     minSize = image.sizeBytes;
   }
-  const pool = await choosePool(store, { kind, sizeBytes: input.sizeBytes, type, poolId: input.pool });
+  const pool = await choosePool(store, { kind, sizeBytes: input.sizeBytes, type, poolId: input.pool, poolIds: input.pools });
   if (source && 'imageId' in source) pools.require(pool.id, 'streams', 'writing image data');
   return { action: source ? 'createFromImage' : 'create', poolId: pool.id, driverSource: undefined, minSize };
 }
@@ -102,6 +105,11 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
   const kind = input.kind ?? typeKind(type) ?? 'block';
   if (kind !== 'block' && kind !== 'file') throw new InvalidInputError('must be block or file', 'kind');
   const placement = await place(ctx, input, kind, type);
+  const aclRules = checkAclRules(input.aclRules ?? []);
+  if (aclRules.length && kind !== 'file') throw new InvalidInputError('access rules apply to file volumes only', 'aclRules');
+  if (input.pools?.length && !input.pools.includes(placement.poolId)) {
+    throw new InvalidInputError(`a copy is made in its source's pool ${placement.poolId}, which is not among the candidates`, 'pools');
+  }
   if (input.pool !== undefined && input.pool !== placement.poolId) {
     throw new InvalidInputError(`a copy is made in its source's pool ${placement.poolId}; migrate it afterwards`, 'pool');
   }
@@ -132,7 +140,7 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
           labels,
           imageMetadata: { ...(input.imageMetadata ?? {}) },
           clusters: [...(input.clusters ?? [])],
-          aclRules: [...(input.aclRules ?? [])],
+          aclRules,
           source: input.source ?? null,
           topology: { ...(input.topology ?? {}) },
           ...(input.csi ? { csi: input.csi } : {}),

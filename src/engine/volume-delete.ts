@@ -44,7 +44,7 @@ export async function deleteVolume(ctx: EngineContext, id: string, options: Dele
         throw new InvalidStateError(ref, 'delete volume', volume.status, `attached to ${claimList(attachments)}; detach first`);
       }
       if (snapshots.length && !options.cascade) {
-        throw new InvalidStateError(ref, 'delete volume', volume.status, `it has ${snapshots.length} snapshot(s); delete them or use cascade`);
+        throw new InvalidStateError(ref, 'delete volume', volume.status, `it has ${snapshots.length} snapshot(s): ${snapshots.map((s) => s.id).join(', ')}; delete them or use cascade`);
       }
     }
     for (const snap of snapshots) {

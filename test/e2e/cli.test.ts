@@ -58,7 +58,7 @@ describe('volumed CLI', () => {
     expect(tasks.map((t) => t.operation)).toEqual(['volume.create', 'volume.attach', 'volume.extend', 'volume.detach']);
     const refused = await cliFails('volume', 'rm', id);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/has status available \(it has 1 snapshot\(s\); delete them or use cascade\) \(HTTP 409\)/);
+    expect(refused.stderr).toContain(`has status available (it has 1 snapshot(s): ${snap.id}; delete them or use cascade) (HTTP 409)`);
     await cli('volume', 'rm', id, '--cascade');
     expect((await cliFails('volume', 'show', id)).stderr).toMatch(/not found \(HTTP 404\)/);
   });

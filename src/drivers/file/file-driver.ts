@@ -227,7 +227,8 @@ export class FileDriver extends DriverBase {
 
   override async publish(req: PublishRequest): Promise<Readonly<Record<string, unknown>>> {
     const abs = await this.existing(req.volume);
-    return { driverVolumeType: 'file', path: abs, readonly: req.readonly, node: req.node };
+    const access = req.access ? { export: { clients: req.access.ips, permissions: req.access.permissions, rootSquash: req.access.rootSquash } } : {};
+    return { driverVolumeType: 'file', path: abs, readonly: req.readonly, node: req.node, ...access };
   }
 
   override async unpublish(): Promise<void> {
