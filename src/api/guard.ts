@@ -71,6 +71,35 @@ function checkResource(identity: Identity, need: Capability, namespace: string, 
   if (!allows(identity, need, namespace)) throw new ForbiddenError(`permission denied: ${need} in namespace ${namespace}`, { type, id });
 }
 
+/**
+ * For a surface whose clients carry their credential their own way (a
+ * VI/JSON session): identify the caller with that secret instead of a token header.
+ */
+export async function identifyWith(volumed: Volumed, req: FastifyRequest, secret: string | undefined): Promise<void> {
+  req.identity = await volumed.acl.identify(secret);
+  req.unauthenticated = undefined;
+}
+
+/** For a request that acts on many resources (a batch): may the caller do `need` to this one? */
+export async function authorize(volumed: Volumed, req: FastifyRequest, need: Capability, kind: NonNullable<AccessRule['resource']>, id: string): Promise<void> {
+  if (!volumed.acl.enabled) return;
+  const ns = await namespaceOf(volumed, kind, id);
+  if (ns !== undefined) checkResource(req.identity, need, ns, kind, id);
+}
+
+/** May the caller do `need` in this namespace (creating there)? */
+export function authorizeIn(volumed: Volumed, req: FastifyRequest, need: Capability, namespace: string): void {
+  if (!volumed.acl.enabled || allows(req.identity, need, namespace)) return;
+  throw new ForbiddenError(`permission denied: ${need} in namespace ${namespace}`, { type: 'namespace', id: namespace });
+}
+
+/** The namespaces the caller may `need` in (undefined: all), for a list that decides them itself. */
+export async function visibleTo(volumed: Volumed, req: FastifyRequest, need: Capability): Promise<readonly string[] | undefined> {
+  if (!volumed.acl.enabled) return undefined;
+  const visible = visibleNamespaces(req.identity, need, await volumed.engine.listNamespaces());
+  return visible === 'all' ? undefined : visible;
+}
+
 export function installGuard(app: FastifyInstance, volumed: Volumed, publicPrefixes: readonly string[]): void {
   app.decorateRequest('identity', null as unknown as Identity);
   app.decorateRequest('visible', undefined);

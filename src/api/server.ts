@@ -14,6 +14,7 @@ import { installMetrics } from './metrics.js';
 import { cinderRoutes } from './cinder/index.js';
 import { KeystoneAuth, type KeystoneOptions } from './cinder/keystone.js';
 import { nomadRoutes } from './nomad/index.js';
+import { vsphereRoutes } from './vsphere/index.js';
 import { aclRoutes } from './v1/acl.js';
 import { attachmentRoutes } from './v1/attachments.js';
 import type { App } from './v1/context.js';
@@ -101,5 +102,6 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
   );
   await cinderRoutes(app, volumed, options.keystone ? { keystone: new KeystoneAuth(options.keystone) } : {});
   await nomadRoutes(app, volumed, { version: options.version ?? '0.1.0' });
+  await vsphereRoutes(app, volumed, { version: options.version ?? '0.1.0' });
   return app;
 }

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { aclCommand, quotaCommand } from './commands/acl.js';
+import { cnsCommand } from './commands/cns.js';
 import { imageCommand, poolCommand, snapshotCommand, taskCommand, typeCommand } from './commands/others.js';
 import { volumeCommand } from './commands/volume.js';
 
@@ -42,5 +43,6 @@ program.addCommand(taskCommand());
 program.addCommand(imageCommand());
 program.addCommand(aclCommand());
 program.addCommand(quotaCommand());
+program.addCommand(cnsCommand());
 
 await program.parseAsync(process.argv);
