@@ -127,6 +127,19 @@ describe('CNS over VI/JSON', () => {
     expect(info.state).toBe('error');
     expect((info.error as Json)._typeName).toBe('LocalizedMethodFault');
     expect(faultOf(results[1])).toMatchObject({ _typeName: 'InvalidArgument', invalidProperty: 'createSpecs[1].volumeType' });
+    // Polymorphic fields are read by their _typeName.
+    const typed = await cns.run('CnsCreateVolume', {
+      createSpecs: [
+        { name: 'p-0', volumeType: 'BLOCK', backingObjectDetails: { _typeName: 'CnsVsanFileShareBackingDetails', capacityInMb: 4 } },
+        blockSpec('p-1', 4, { profile: [{ _typeName: 'VirtualMachineBogusProfileSpec', profileId: 'gold' }] }),
+        blockSpec('p-2', 4, { datastores: [ds('local')], profile: [{ _typeName: 'VirtualMachineEmptyProfileSpec' }] }),
+      ],
+    });
+    expect(faultOf(typed.results[0])).toMatchObject({ _typeName: 'InvalidArgument', invalidProperty: 'createSpecs[0].backingObjectDetails._typeName' });
+    expect(messageOf(faultOf(typed.results[0]))).toContain('CnsVsanFileShareBackingDetails describes a file volume, but volumeType is BLOCK');
+    expect(faultOf(typed.results[1])).toMatchObject({ invalidProperty: 'createSpecs[1].profile[0]._typeName' });
+    expect(messageOf(faultOf(typed.results[1]))).toContain('must be one of VirtualMachineProfileSpec, VirtualMachineDefinedProfileSpec, VirtualMachineEmptyProfileSpec');
+    expect(typed.results[2]?.fault).toBeUndefined();
     const empty = await fails(cns.invoke('CnsCreateVolume', { createSpecs: [] }));
     expect([empty.status, empty.typeName]).toEqual([500, 'InvalidArgument']);
     expect(empty.message0).toContain('createSpecs');

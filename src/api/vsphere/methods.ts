@@ -43,9 +43,9 @@ export async function mayAct(call: CnsCall, need: Capability, volumeId: string):
   await authorize(call.volumed, call.req, need, 'volume', volumeId);
 }
 
-/** What a spec's `profile` asks for: the first profile id (volumed's volume type). */
-export function profileOf(profile: readonly { profileId?: string | undefined }[] | undefined): string | undefined {
-  return profile?.find((p) => p.profileId)?.profileId;
+/** What a spec's `profile` asks for: the first defined profile's id (volumed's volume type); an empty profile asks for none. */
+export function profileOf(profile: readonly { _typeName?: string | undefined; profileId?: string | undefined }[] | undefined): string | undefined {
+  return profile?.find((p) => p._typeName !== 'VirtualMachineEmptyProfileSpec' && p.profileId)?.profileId;
 }
 
 export type ResultOf = (item: TaskItem) => VimObject;

@@ -9,7 +9,7 @@ import { InvalidInputError, InvalidStateError } from '../../domain/errors.js';
 import { MiB, type AclRule, type ClusterEntityMetadata, type ContainerCluster, type VolumeSource } from '../../domain/types.js';
 import { authorizeIn } from '../guard.js';
 import { mayAct, namedVolume, plainResult, profileOf, type SpecMethod } from './methods.js';
-import { AttachDetachSpec, CreateSpec, ExtendSpec, specChecker, VolumeIdRef, type VolumeMetadataT } from './schemas.js';
+import { AttachDetachSpec, BLOCK_BACKINGS, CreateSpec, ExtendSpec, FILE_BACKINGS, specChecker, VolumeIdRef, type VolumeMetadataT } from './schemas.js';
 import { moRef } from './views.js';
 
 const checkCreate = specChecker(CreateSpec);
@@ -60,6 +60,12 @@ export function aclRuleOf(p: { ips: string; permissions?: string | undefined; al
   return { ips: p.ips, permissions: (p.permissions ?? 'NO_ACCESS') as AclRule['permissions'], rootSquash: p.allowRoot !== true };
 }
 
+/** The backing's subtype says which kind of object it describes. */
+const BACKING_KINDS: Readonly<Record<string, 'block' | 'file'>> = {
+  ...Object.fromEntries(BLOCK_BACKINGS.map((t) => [t, 'block'] as const)),
+  ...Object.fromEntries(FILE_BACKINGS.map((t) => [t, 'file'] as const)),
+};
+
 const mb = (value: number, field: string): number => {
   if (!Number.isSafeInteger(value) || value < 1) throw new InvalidInputError('must be a whole number of MB, at least 1', field);
   return value * MiB;
@@ -90,6 +96,8 @@ const createVolume: SpecMethod = {
     const type = profileOf(spec.profile);
     const clusters = clustersOf(spec.metadata);
     const b = spec.backingObjectDetails;
+    const backingKind = b._typeName ? BACKING_KINDS[b._typeName] : undefined;
+    if (backingKind && backingKind !== kind) throw new InvalidInputError(`${String(b._typeName)} describes a ${backingKind} volume, but volumeType is ${kind.toUpperCase()}`, 'backingObjectDetails._typeName');
     // A CNS file volume is a share: many nodes read and write it at once.
     const accessModes = kind === 'file' ? ([{ accessMode: 'multi-node-multi-writer', attachmentMode: 'filesystem' }] as const) : [];
     const common = { name: spec.name, namespace: CNS_NAMESPACE, kind, clusters, accessModes, ...(type ? { type } : {}), ...(spec.volumeId ? { id: spec.volumeId.id } : {}) } as const;

@@ -15,6 +15,11 @@ const Data = <P extends Record<string, TSchema>>(props: P) => Type.Object({ _typ
 const Str = Type.String({ maxLength: 1024 });
 const Id = Type.String({ minLength: 1, maxLength: 255 });
 const Lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+/** A polymorphic field: its `_typeName`, when given, must name one of these subtypes. */
+const Subtype = <T extends string>(names: readonly T[]) => Type.Optional(Lit(names));
+
+export const BLOCK_BACKINGS = ['CnsBlockBackingDetails'] as const;
+export const FILE_BACKINGS = ['CnsFileBackingDetails', 'CnsVsanFileShareBackingDetails'] as const;
 
 export const MoRef = Data({ type: Type.String({ minLength: 1, maxLength: 128 }), value: Id });
 export const VolumeIdRef = Data({ id: Id });
@@ -33,6 +38,7 @@ export const ContainerClusterSpec = Data({
 const EntityReference = Data({ entityType: Lit(ENTITY_TYPES), entityName: Id, namespace: Type.Optional(Str), clusterId: Type.Optional(Str) });
 
 export const EntityMetadataSpec = Data({
+  _typeName: Subtype(['CnsEntityMetadata', 'CnsKubernetesEntityMetadata']),
   entityName: Id,
   labels: Type.Optional(Type.Array(KeyValue, { maxItems: 256 })),
   delete: Type.Optional(Type.Boolean()),
@@ -48,10 +54,14 @@ export const VolumeMetadataSpec = Data({
   containerClusterArray: Type.Optional(Type.Array(ContainerClusterSpec, { maxItems: 64 })),
 });
 
-const ProfileSpec = Data({ profileId: Type.Optional(Type.String({ maxLength: 255 })) });
+const ProfileSpec = Data({
+  _typeName: Subtype(['VirtualMachineProfileSpec', 'VirtualMachineDefinedProfileSpec', 'VirtualMachineEmptyProfileSpec']),
+  profileId: Type.Optional(Type.String({ maxLength: 255 })),
+});
 const NetPermission = Data({ ips: Type.String({ minLength: 1, maxLength: 255 }), permissions: Type.Optional(Lit(['READ_WRITE', 'READ_ONLY', 'NO_ACCESS'] as const)), allowRoot: Type.Optional(Type.Boolean()) });
 
 const BackingObjectDetails = Data({
+  _typeName: Subtype(['CnsBackingObjectDetails', ...BLOCK_BACKINGS, ...FILE_BACKINGS]),
   capacityInMb: Type.Optional(Type.Integer()),
   backingDiskId: Type.Optional(Str),
   backingDiskUrlPath: Type.Optional(Str),
@@ -67,8 +77,8 @@ export const CreateSpec = Data({
   metadata: Type.Optional(VolumeMetadataSpec),
   backingObjectDetails: BackingObjectDetails,
   profile: Type.Optional(Type.Array(ProfileSpec, { maxItems: 8 })),
-  createSpec: Type.Optional(Data({ permission: Type.Optional(Type.Array(NetPermission, { maxItems: 256 })) })),
-  volumeSource: Type.Optional(Data({ volumeId: Type.Optional(VolumeIdRef), snapshotId: Type.Optional(SnapshotIdRef) })),
+  createSpec: Type.Optional(Data({ _typeName: Subtype(['CnsBaseCreateSpec', 'CnsFileCreateSpec', 'CnsVSANFileCreateSpec']), permission: Type.Optional(Type.Array(NetPermission, { maxItems: 256 })) })),
+  volumeSource: Type.Optional(Data({ _typeName: Subtype(['CnsVolumeSource', 'CnsSnapshotVolumeSource']), volumeId: Type.Optional(VolumeIdRef), snapshotId: Type.Optional(SnapshotIdRef) })),
 });
 
 export const AttachDetachSpec = Data({ volumeId: VolumeIdRef, vm: MoRef });
@@ -81,7 +91,7 @@ export const AclConfigureSpec = Data({
 export const SnapshotCreateSpec = Data({ volumeId: VolumeIdRef, description: Type.Optional(Str), snapshotId: Type.Optional(SnapshotIdRef) });
 export const SnapshotDeleteSpec = Data({ volumeId: VolumeIdRef, snapshotId: SnapshotIdRef });
 export const PolicyReconfigSpec = Data({ volumeId: VolumeIdRef, profile: Type.Array(ProfileSpec, { minItems: 1, maxItems: 8 }) });
-export const RelocateSpec = Data({ volumeId: VolumeIdRef, datastore: MoRef, profile: Type.Optional(Type.Array(ProfileSpec, { maxItems: 8 })) });
+export const RelocateSpec = Data({ _typeName: Subtype(['CnsVolumeRelocateSpec', 'CnsBlockVolumeRelocateSpec']), volumeId: VolumeIdRef, datastore: MoRef, profile: Type.Optional(Type.Array(ProfileSpec, { maxItems: 8 })) });
 
 export const QueryFilter = Data({
   volumeIds: Type.Optional(Type.Array(VolumeIdRef, { maxItems: 10_000 })),
@@ -126,7 +136,7 @@ export type QuerySelectionT = Static<typeof QuerySelection>;
 export type VolumeMetadataT = Static<typeof VolumeMetadataSpec>;
 export type MoRefT = Static<typeof MoRef>;
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+const ajv = new Ajv({ allErrors: false, strict: false, verbose: true });
 
 /** `/createSpecs/1/name` as a VI/JSON path: `createSpecs[1].name`. */
 export function vimPath(base: string, instancePath: string): string {
@@ -138,7 +148,10 @@ export function vimPath(base: string, instancePath: string): string {
 function describe(path: string, e: ErrorObject): InvalidInputError {
   const at = vimPath(path, e.instancePath);
   if (e.keyword === 'required') return new InvalidInputError('is required', vimPath(at, `/${String(e.params.missingProperty)}`));
-  if (e.keyword === 'anyOf' || e.keyword === 'const') return new InvalidInputError('is not one of the values allowed here', at);
+  if (e.keyword === 'anyOf' || e.keyword === 'const') {
+    const allowed = (e.parentSchema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf?.map((c) => c.const).filter((c) => typeof c === 'string');
+    return new InvalidInputError(allowed?.length ? `must be one of ${allowed.join(', ')}` : 'is not one of the values allowed here', at);
+  }
   return new InvalidInputError(e.message ?? 'is invalid', at);
 }
 
@@ -147,7 +160,9 @@ export function specChecker<T extends TSchema>(schema: T): (value: unknown) => S
   const validate = ajv.compile(schema);
   return (value) => {
     if (validate(value)) return value as Static<T>;
-    const e = validate.errors?.[0];
+    const errors = validate.errors ?? [];
+    // A value that matches no branch of a choice: the choice's error says what was allowed.
+    const e = errors.find((x) => x.keyword === 'anyOf' && x.instancePath === errors[0]?.instancePath) ?? errors[0];
     throw e ? describe('', e) : new InvalidInputError('is invalid');
   };
 }
