@@ -36,6 +36,12 @@ export function namedVolume(spec: unknown): string {
   return typeof id === 'string' ? id : '';
 }
 
+/** A spec that is itself a CnsVolumeId (CnsDeleteVolume, CnsQueryVolumeInfo). */
+export function bareVolumeId(spec: unknown): string {
+  const id = (spec as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? id : '';
+}
+
 export const plainResult = (): { typeName: string; fields: Record<string, unknown> } => ({ typeName: 'CnsVolumeOperationResult', fields: {} });
 
 /** The caller may do `need` to the volume (404 as not found when it cannot even read it). */

@@ -8,7 +8,7 @@ import { applyMetadataUpdate } from '../../domain/cluster-metadata.js';
 import { InvalidInputError, InvalidStateError } from '../../domain/errors.js';
 import { MiB, type AclRule, type ClusterEntityMetadata, type ContainerCluster, type VolumeSource } from '../../domain/types.js';
 import { authorizeIn } from '../guard.js';
-import { mayAct, namedVolume, plainResult, profileOf, type SpecMethod } from './methods.js';
+import { bareVolumeId, mayAct, namedVolume, plainResult, profileOf, type SpecMethod } from './methods.js';
 import { AttachDetachSpec, BLOCK_BACKINGS, CreateSpec, ExtendSpec, FILE_BACKINGS, specChecker, VolumeIdRef, type VolumeMetadataT } from './schemas.js';
 import { moRef } from './views.js';
 
@@ -129,10 +129,7 @@ const createVolume: SpecMethod = {
 
 const deleteVolume: SpecMethod = {
   specsKey: 'volumeIds',
-  volumeIdOf: (spec) => {
-    const id = (spec as { id?: unknown } | null)?.id;
-    return typeof id === 'string' ? id : '';
-  },
+  volumeIdOf: bareVolumeId,
   names: {},
   async run(call, raw, request) {
     const { id } = checkVolumeId(raw);

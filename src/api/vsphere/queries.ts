@@ -7,7 +7,7 @@ import { MiB } from '../../domain/types.js';
 import { UnsupportedError } from '../../domain/errors.js';
 import type { VolumeSearch } from '../../engine/volume-search.js';
 import { visibleTo } from '../guard.js';
-import { mayAct, type CnsCall, type SpecMethod } from './methods.js';
+import { bareVolumeId, mayAct, type CnsCall, type SpecMethod } from './methods.js';
 import { specChecker, VolumeIdRef, type QueryFilterT, type QuerySelectionT } from './schemas.js';
 import { cnsVolumeView, moRef, type VimObject } from './views.js';
 
@@ -62,10 +62,7 @@ const checkVolumeId = specChecker(VolumeIdRef);
 /** What volumed knows of a block volume as a vStorageObject (a First Class Disk). */
 const queryVolumeInfo: SpecMethod = {
   specsKey: 'volumes',
-  volumeIdOf: (spec) => {
-    const id = (spec as { id?: unknown } | null)?.id;
-    return typeof id === 'string' ? id : '';
-  },
+  volumeIdOf: bareVolumeId,
   names: {},
   async run(call, raw) {
     const { id } = checkVolumeId(raw);
