@@ -16,12 +16,19 @@ import type { RunnerOptions } from '../engine/tasks/runner.js';
 import { ImageStore } from '../images/image-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
+import { CsiDriver, csiWorkDir } from '../drivers/csi/csi-driver.js';
 
 export interface PoolConfig {
   readonly id: string;
-  readonly driver: 'file' | 'fake';
+  readonly driver: 'file' | 'fake' | 'csi';
   /** For file pools: where volumes live (default: <dataDir>/pools/<id>). */
   readonly root?: string;
+  /** For csi pools: the plugin's socket (unix:///path.sock). */
+  readonly endpoint?: string;
+  /** For csi pools: secrets passed on every call (never shown, never logged). */
+  readonly secrets?: Labels;
+  /** For csi pools: CreateVolume parameters for every volume of the pool. */
+  readonly parameters?: Labels;
   readonly topology?: Labels;
   readonly backendName?: string;
 }
@@ -51,6 +58,12 @@ export const DEFAULT_POOLS: readonly PoolConfig[] = [{ id: 'local', driver: 'fil
 
 async function makeDriver(dataDir: string, config: PoolConfig): Promise<Driver> {
   if (config.driver === 'fake') return new FakeDriver();
+  if (config.driver === 'csi') {
+    if (!config.endpoint) throw new InvalidInputError('a csi pool needs the plugin socket', `pools.${config.id}.endpoint`);
+    const driver = new CsiDriver({ endpoint: config.endpoint, workDir: csiWorkDir(dataDir, config.id), ...(config.secrets ? { secrets: config.secrets } : {}), ...(config.parameters ? { parameters: config.parameters } : {}) });
+    await driver.init();
+    return driver;
+  }
   if (config.driver !== 'file') throw new InvalidInputError(`unknown driver ${String(config.driver)}`, `pools.${config.id}.driver`);
   const root = path.resolve(config.root ?? path.join(dataDir, 'pools', config.id));
   await fs.mkdir(root, { recursive: true });
@@ -76,7 +89,14 @@ export async function openVolumed(options: OpenOptions): Promise<Volumed> {
       await pools.register({
         id: config.id,
         driver: options.wrapDriver ? options.wrapDriver(driver, config.id) : driver,
-        config: { ...(config.root ? { root: config.root } : {}), ...(config.backendName ? { backendName: config.backendName } : {}) },
+        // What the API may show of the pool: never its secrets.
+        config: {
+          ...(config.root ? { root: config.root } : {}),
+          ...(config.backendName ? { backendName: config.backendName } : {}),
+          ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+          ...(config.parameters ? { parameters: config.parameters } : {}),
+          ...(driver instanceof CsiDriver ? driver.describe() : {}),
+        },
         ...(config.topology ? { topology: config.topology } : {}),
       });
     }
@@ -98,6 +118,11 @@ export async function openVolumed(options: OpenOptions): Promise<Volumed> {
       async close() {
         await engine.stop();
         await store.close();
+        // Plugin connections would keep the process alive.
+        for (const id of pools.ids()) {
+          const driver = pools.driver(id);
+          if (driver instanceof CsiDriver) driver.close();
+        }
       },
     };
   } catch (e) {

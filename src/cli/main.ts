@@ -35,6 +35,26 @@ program
     }
   });
 
+program
+  .command('csi-plugin')
+  .description('serve CSI (Identity, Controller, Node) on a unix socket, for Kubernetes or Nomad')
+  .requiredOption('--endpoint <unix:///path.sock>', 'the socket to serve on')
+  .requiredOption('--node-id <id>', "this node's id, as NodeGetInfo reports it")
+  .option('--data-dir <dir>', 'embed the engine, with its state and pools here')
+  .option('--config <file>', 'YAML config for the embedded engine (pools, types)')
+  .action(async (o: { endpoint: string; nodeId: string; dataDir?: string; config?: string }, cmd: Command) => {
+    try {
+      const globals = cmd.optsWithGlobals<{ server: string; token?: string }>();
+      // --server is the global option; without --data-dir the plugin uses it.
+      const remote = o.dataDir === undefined ? { server: globals.server, ...(globals.token ? { token: globals.token } : {}) } : {};
+      const { runCsiPlugin } = await import('./csi-plugin.js');
+      await runCsiPlugin({ endpoint: o.endpoint, nodeId: o.nodeId, ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.config ? { config: o.config } : {}), ...remote });
+    } catch (e) {
+      process.stderr.write(`volumed csi-plugin: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+  });
+
 program.addCommand(volumeCommand());
 program.addCommand(snapshotCommand());
 program.addCommand(poolCommand());

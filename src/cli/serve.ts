@@ -9,7 +9,7 @@ import { buildServer } from '../api/server.js';
 import { ConfigError, isLoopback, loadConfig, type ConfigOverrides, type ServerConfig } from '../config/config.js';
 
 /** One server per data dir: SQLite is embedded, and task recovery assumes it owns every running task. */
-async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const lock = path.join(dataDir, 'volumed.pid');
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   try {

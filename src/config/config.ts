@@ -10,8 +10,11 @@ import { parse as parseYaml } from 'yaml';
 const PoolSchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }),
-    driver: Type.Unsafe<'file' | 'fake'>({ type: 'string', enum: ['file', 'fake'] }),
+    driver: Type.Unsafe<'file' | 'fake' | 'csi'>({ type: 'string', enum: ['file', 'fake', 'csi'] }),
     root: Type.Optional(Type.String({ minLength: 1 })),
+    endpoint: Type.Optional(Type.String({ pattern: '^(unix://)?/' })),
+    secrets: Type.Optional(Type.Record(Type.String(), Type.String())),
+    parameters: Type.Optional(Type.Record(Type.String(), Type.String())),
     backendName: Type.Optional(Type.String({ minLength: 1 })),
     topology: Type.Optional(Type.Record(Type.String(), Type.String())),
   },

@@ -63,6 +63,7 @@ const AclRule = Type.Object(
 
 export const CreateVolumeBody = Type.Object(
   {
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'a chosen id (a retried create with it finds the volume, never a second one)' })),
     name: Type.String({ minLength: 1, maxLength: 255 }),
     sizeBytes: Size,
     namespace: Type.Optional(Namespace),
