@@ -43,3 +43,10 @@ export function placementProblems(pool: Pool, type: VolumeType | undefined, kind
 export function isCompliant(pool: Pool, type: VolumeType | undefined, kind: VolumeKind): boolean {
   return placementProblems(pool, type, kind).length === 0;
 }
+
+/** A type's extra specs for the storage itself: `csi:<key>` becomes the driver parameter `<key>` (CSI CreateVolume / ModifyVolume parameters). */
+export function driverParameters(type: VolumeType | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(type?.extraSpecs ?? {})) if (key.startsWith('csi:')) out[key.slice(4)] = value;
+  return out;
+}

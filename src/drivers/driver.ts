@@ -26,7 +26,10 @@ export interface CreateVolumeRequest {
   readonly sizeBytes: number;
   readonly kind: VolumeKind;
   readonly source?: { readonly snapshot: SnapshotRef } | { readonly volume: VolumeRef };
+  /** For the storage itself: the type's `csi:` extra specs and the CO's parameters. */
   readonly parameters?: Readonly<Record<string, string>>;
+  /** Where the volume must be reachable from (topology segments). */
+  readonly topology?: Readonly<Record<string, string>>;
 }
 
 export interface CreatedVolume {
@@ -109,6 +112,11 @@ export interface Driver {
   manageExistingSnapshot(snapshotId: string, reference: Readonly<Record<string, string>>): Promise<CreatedSnapshot>;
   /** Forgets nothing on storage: the bytes stay. */
   unmanage(volume: VolumeRef): Promise<void>;
+
+  /** Where the storage can change a volume's parameters in place (CSI ControllerModifyVolume): a retype hands over the new type's. */
+  modifyVolume?(volume: VolumeRef, parameters: Readonly<Record<string, string>>): Promise<void>;
+  /** What the storage says of the volume's health, where it can tell (CSI volume condition). */
+  condition?(volume: VolumeRef): Promise<{ readonly abnormal: boolean; readonly message: string } | null>;
 
   /** The volume's bytes, from offset 0 to its size. */
   readVolume(volume: VolumeRef): Promise<{ stream: Readable; sizeBytes: number }>;

@@ -145,7 +145,13 @@ export class Engine {
   /** NFS access rules of a file volume changed by a delta (added, replaced or deleted by IP spec). */
   configureAccessRules = (id: string, changes: readonly AclChange[], ruleField?: (index: number) => string): Promise<Volume> => configureAccessRules(this.ctx, id, changes, ruleField);
   /** Volumes by CNS's query filters, with compliance and health, and the total of matches. */
-  searchVolumes = (search: VolumeSearch): Promise<VolumeSearchResult> => searchVolumes(this.store, search);
+  searchVolumes = (search: VolumeSearch): Promise<VolumeSearchResult> =>
+    searchVolumes(this.store, search, async (v) => {
+      if (!this.pools.ids().includes(v.poolId)) return undefined;
+      const driver = this.pools.driver(v.poolId);
+      const condition = driver.condition ? await driver.condition({ id: v.id, externalId: v.externalId, kind: v.kind }).catch(() => null) : null;
+      return condition?.abnormal;
+    });
   /** A volume with its compliance (does its pool satisfy its type?) and health. */
   describeVolume = async (volume: Volume): Promise<DescribedVolume> => (await VolumeDescriber.load(this.store)).describe(volume);
   extendVolume = (id: string, sizeBytes: number, options?: ExtendOptions): Promise<Accepted<Volume>> => extendVolume(this.ctx, id, sizeBytes, options);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { BackendError, InvalidInputError, InvalidStateError, UnsupportedError } from '../domain/errors.js';
-import { isCompliant } from '../domain/placement.js';
+import { driverParameters, isCompliant } from '../domain/placement.js';
 import { decideVolume, MIGRATION_STEPS, migrationFailure } from '../domain/states.js';
 import type { Volume } from '../domain/types.js';
 import type { Driver, VolumeRef } from '../drivers/driver.js';
@@ -173,6 +173,11 @@ export const migrateHandlers: HandlerRegistry = {
       if (typeof targetPool === 'string') {
         const { source, sourceDriver } = await moveBytes(ctx, volume, targetPool, (tx) => tx.updateVolume(volume.id, { typeId }).then(() => undefined));
         await sourceDriver.deleteVolume(source);
+      } else {
+        // Staying put: storage that can change a volume in place takes the new type's parameters.
+        const driver = ctx.pools.driver(volume.poolId);
+        const parameters = driverParameters(await ctx.store.getType(typeId));
+        if (driver.modifyVolume && Object.keys(parameters).length) await driver.modifyVolume(volumeRef(volume), parameters);
       }
       return async (tx) => {
         const current = await mustGetVolume(tx, volume.id);

@@ -4,7 +4,7 @@
 
 import { newId } from './ids.js';
 import { ConflictError, InvalidInputError, InvalidStateError } from '../domain/errors.js';
-import { typeKind, typeWantsMultiattach } from '../domain/placement.js';
+import { driverParameters, typeKind, typeWantsMultiattach } from '../domain/placement.js';
 import { decideVolume, type VolumeAction } from '../domain/states.js';
 import type { AccessModeRequest, AclRule, ContainerCluster, CsiAttributes, Task, Volume, VolumeKind, VolumeSource, VolumeType } from '../domain/types.js';
 import { checkAccessModes, checkLabels, checkName, checkNamespace, checkRecordId, checkSize } from '../domain/validation.js';
@@ -172,7 +172,18 @@ export const createHandlers: HandlerRegistry = {
       const volume = await mustGetVolume(store, task.resourceId);
       const driver = pools.driver(volume.poolId);
       const source = task.params.source as DriverCreate['source'] | null;
-      const created = await driver.createVolume({ id: volume.id, sizeBytes: volume.sizeBytes, kind: volume.kind, ...(source ? { source } : {}) });
+      const type = volume.typeId ? await store.getType(volume.typeId) : undefined;
+      // The CO's own parameters (Nomad's), less the two volumed reads itself.
+      const { kind: _kind, type: _type, ...coParameters } = volume.csi?.parameters ?? {};
+      const parameters = { ...driverParameters(type), ...coParameters };
+      const created = await driver.createVolume({
+        id: volume.id,
+        sizeBytes: volume.sizeBytes,
+        kind: volume.kind,
+        ...(source ? { source } : {}),
+        ...(Object.keys(parameters).length ? { parameters } : {}),
+        ...(Object.keys(volume.topology).length ? { topology: volume.topology } : {}),
+      });
       if (volume.source && 'imageId' in volume.source) {
         const image = await images.read(volume.source.imageId);
         await driver.writeVolume({ ...volumeRef(volume), externalId: created.externalId }, image.stream, volume.sizeBytes, (done, total) => progress((done / total) * 100));

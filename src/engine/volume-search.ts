@@ -60,7 +60,10 @@ export class VolumeDescriber {
   }
 }
 
-export async function searchVolumes(reader: StoreReader, search: VolumeSearch): Promise<VolumeSearchResult> {
+/** Whether the storage reports the volume unwell (undefined: it cannot tell). */
+export type ConditionOf = (volume: Volume) => Promise<boolean | undefined>;
+
+export async function searchVolumes(reader: StoreReader, search: VolumeSearch, abnormal?: ConditionOf): Promise<VolumeSearchResult> {
   const describer = await VolumeDescriber.load(reader);
   const matches = (d: DescribedVolume): boolean => {
     const v = d.volume;
@@ -83,13 +86,19 @@ export async function searchVolumes(reader: StoreReader, search: VolumeSearch): 
     if (total >= search.offset && found.length < search.limit) found.push(d);
     total++;
   };
+  // What the storage says of the volumes answered: a volume it reports abnormal is red, whatever its status.
+  const withConditions = async (): Promise<VolumeSearchResult> => {
+    if (!abnormal) return { volumes: found, total };
+    const volumes = await Promise.all(found.map(async (d) => ((await abnormal(d.volume)) ? { ...d, health: 'red' as const } : d)));
+    return { volumes, total };
+  };
   if (search.ids?.length) {
     // In the order asked, each once.
     for (const id of new Set(search.ids)) {
       const volume = await reader.getVolume(id);
       if (volume) take(volume);
     }
-    return { volumes: found, total };
+    return withConditions();
   }
   const query: VolumeQuery = {
     ...(search.namespaces ? { namespaces: search.namespaces } : {}),
@@ -106,5 +115,5 @@ export async function searchVolumes(reader: StoreReader, search: VolumeSearch): 
     for (const volume of page.items) take(volume);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
-  return { volumes: found, total };
+  return withConditions();
 }

@@ -25,7 +25,7 @@ describe('a csi pool through the native API', () => {
 
   beforeAll(async () => {
     plugin = await startPlugin({ nodeId: 'plugin-node' });
-    s = await startServer({ config: `pools:\n  - { id: local, driver: file }\n  - { id: ext, driver: csi, endpoint: "${plugin.endpoint}", parameters: { pool: local }, secrets: { apiKey: s3cr3t-value } }\n` });
+    s = await startServer({ config: `pools:\n  - { id: local, driver: file }\n  - { id: ext, driver: csi, endpoint: "${plugin.endpoint}", parameters: { pool: local }, secrets: { apiKey: s3cr3t-value } }\ntypes:\n  - { name: tiered, extraSpecs: { "csi:tier": gold } }\n` });
     csi = new CsiClient({ endpoint: plugin.endpoint });
   });
   afterAll(async () => {
@@ -42,9 +42,12 @@ describe('a csi pool through the native API', () => {
   });
 
   it('creates, attaches, snapshots, clones, expands, detaches and deletes', async () => {
-    const created = await s.api<{ volume: Volume }>('POST', '/api/v1/volumes?wait=true', { name: 'on-csi', sizeBytes: 4 * MiB, pool: 'ext' });
+    const created = await s.api<{ volume: Volume }>('POST', '/api/v1/volumes?wait=true', { name: 'on-csi', sizeBytes: 4 * MiB, pool: 'ext', type: 'tiered' });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.volume.id;
+    // The pool's parameters and the type's csi: specs were the CreateVolume parameters.
+    const made = await csi.call<{ volume: { volume_context: Record<string, string> } }>('controller', 'ControllerGetVolume', { volume_id: id });
+    expect(made.volume.volume_context).toMatchObject({ tier: 'gold', pool: 'local', kind: 'block' });
     expect(created.body.volume).toMatchObject({ status: 'available', poolId: 'ext', externalId: id });
     expect(statSync(image(id)).size).toBe(4 * MiB);
 
@@ -102,5 +105,50 @@ describe('a csi pool through the native API', () => {
     expect(local.length).toBe(2 * MiB);
     expect(local.subarray(0, bytes.length).equals(bytes)).toBe(true);
     expect(existsSync(image(id))).toBe(false);
+  });
+});
+
+describe('a csi pool whose plugin fronts another volumed (--server)', () => {
+  let storage: RunningServer;
+  let plugin: RunningPlugin;
+  let s: RunningServer;
+
+  beforeAll(async () => {
+    storage = await startServer({ config: 'pools:\n  - { id: local, driver: file }\ntypes:\n  - { name: fast }\n  - { name: slow }\n' });
+    plugin = await startPlugin({ server: storage.url, nodeId: 'storage-node' });
+    s = await startServer({
+      config: `pools:\n  - { id: remote, driver: csi, endpoint: "${plugin.endpoint}" }\ntypes:\n  - { name: csi-fast, extraSpecs: { "csi:type": fast, "csi:tier": gold } }\n  - { name: csi-slow, extraSpecs: { "csi:type": slow } }\n`,
+    });
+  });
+  afterAll(async () => {
+    await s.stop();
+    await plugin.stop();
+    await storage.stop();
+  });
+
+  it("hands a type's csi: specs to CreateVolume, ModifyVolume on retype, and reports the plugin's volume condition as health", async () => {
+    const types = (await storage.api<{ types: { id: string; name: string }[] }>('GET', '/api/v1/types')).body.types;
+    const typeId = (name: string): string | undefined => types.find((t) => t.name === name)?.id;
+    const made = await s.api<{ volume: Volume }>('POST', '/api/v1/volumes?wait=true', { name: 'typed', sizeBytes: 2 * MiB, pool: 'remote', type: 'csi-fast' });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const id = made.body.volume.id;
+    const behind = async (): Promise<Volume> => (await storage.api<{ volume: Volume }>('GET', `/api/v1/volumes/${id}`)).body.volume;
+    expect((await behind()).typeId).toBe(typeId('fast'));
+
+    const retyped = await s.api<{ volume: Volume; task: Task }>('POST', `/api/v1/volumes/${id}/retype?wait=true`, { type: 'csi-slow' });
+    expect(retyped.body.task.state, JSON.stringify(retyped.body.task)).toBe('success');
+    expect((await behind()).typeId).toBe(typeId('slow'));
+
+    // The storage behind the plugin fails the volume: CNS reports it red though volumed's record is available.
+    const health = async (): Promise<unknown> => {
+      const login = await fetch(`${s.url}/sdk/vim25/8.0.3.0/SessionManager/SessionManager/Login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userName: 'a', password: 'b' }) });
+      const session = login.headers.get('vmware-api-session-id') ?? '';
+      const res = await fetch(`${s.url}/sdk/vim25/8.0.3.0/vsan/CnsVolumeManager/cns-volume-manager/CnsQueryVolume`, { method: 'POST', headers: { 'content-type': 'application/json', 'vmware-api-session-id': session }, body: JSON.stringify({ filter: { volumeIds: [{ id }] } }) });
+      return ((await res.json()) as { volumes: { healthStatus: string }[] }).volumes[0]?.healthStatus;
+    };
+    expect(await health()).toBe('green');
+    expect((await storage.api('POST', `/api/v1/volumes/${id}/reset-status`, { status: 'error' })).status).toBe(200);
+    expect(await health()).toBe('red');
+    expect((await s.api<{ volume: Volume }>('GET', `/api/v1/volumes/${id}`)).body.volume.status).toBe('available');
   });
 });

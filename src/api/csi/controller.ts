@@ -28,6 +28,7 @@ export const CONTROLLER_CAPABILITIES = [
   'VOLUME_CONDITION',
   'GET_VOLUME',
   'MODIFY_VOLUME',
+  'GET_SNAPSHOT',
 ] as const;
 
 /** Parameters volumed reads itself; the rest are kept with the volume as the CO gave them. */
@@ -254,6 +255,12 @@ export function controllerService(backend: CsiBackend) {
         await backend.deleteSnapshot(id);
         return {};
       });
+    },
+
+    async GetSnapshot(req: { snapshot_id: string }) {
+      const s = await backend.getSnapshot(required(req.snapshot_id, 'snapshot_id'));
+      if (!s) throw new CsiError(status.NOT_FOUND, `snapshot ${req.snapshot_id} not found`);
+      return { snapshot: csiSnapshotOf(s) };
     },
 
     async ListSnapshots(req: { max_entries: number; starting_token: string; source_volume_id: string; snapshot_id: string }) {

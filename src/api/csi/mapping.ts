@@ -54,8 +54,9 @@ export function publishContextOf(a: Attachment): StringMap {
   return out;
 }
 
+/** What the volume was made with, as the CO may want it back at publish (fixed for the volume's life). */
 export function volumeContextOf(v: Volume): StringMap {
-  return { kind: v.kind, pool: v.poolId, ...(v.csi?.context ?? {}) };
+  return { ...(v.csi?.parameters ?? {}), kind: v.kind, pool: v.poolId, ...(v.csi?.context ?? {}) };
 }
 
 export function csiVolumeOf(v: Volume): CsiVolume {

@@ -149,9 +149,11 @@ export class CsiDriver extends DriverBase {
         name: req.id,
         capacity_range: { required_bytes: req.sizeBytes },
         volume_capabilities: [capabilityFor(req.kind)],
-        parameters: { ...(this.config.parameters ?? {}), ...(req.parameters ?? {}), kind: req.kind },
+        parameters: { ...(this.config.parameters ?? {}), ...(req.parameters ?? {}) },
         secrets: this.secrets,
         ...(source ? { volume_content_source: source } : {}),
+        // Only a plugin that declares topology constraints is told where the volume must be.
+        ...(req.topology && this.must().plugin.has('VOLUME_ACCESSIBILITY_CONSTRAINTS') ? { accessibility_requirements: { requisite: [{ segments: req.topology }], preferred: [{ segments: req.topology }] } } : {}),
       },
       { type: 'volume', id: req.id },
     );
@@ -196,6 +198,20 @@ export class CsiDriver extends DriverBase {
       token = page.next_token;
     } while (token);
     return undefined;
+  }
+
+  /** ControllerModifyVolume where the plugin offers it; elsewhere the new type is only recorded. */
+  async modifyVolume(volume: VolumeRef, parameters: Readonly<Record<string, string>>): Promise<void> {
+    if (!this.must().controller.has('MODIFY_VOLUME')) return;
+    await this.call('controller', 'ControllerModifyVolume', { volume_id: this.idOf(volume), secrets: this.secrets, mutable_parameters: { ...parameters } }, { type: 'volume', id: volume.id });
+  }
+
+  /** The plugin's volume condition, where it reports one (VOLUME_CONDITION with GET_VOLUME). */
+  async condition(volume: VolumeRef): Promise<{ abnormal: boolean; message: string } | null> {
+    const c = this.must().controller;
+    if (!c.has('VOLUME_CONDITION') || !c.has('GET_VOLUME') || volume.externalId === null) return null;
+    const res = await this.client.call<{ status: { volume_condition: { abnormal: boolean; message: string } | null } | null }>('controller', 'ControllerGetVolume', { volume_id: volume.externalId }).catch(() => undefined);
+    return res?.status?.volume_condition ?? null;
   }
 
   override async publish(req: PublishRequest): Promise<Readonly<Record<string, unknown>>> {
