@@ -45,7 +45,10 @@ program
   .action(async (o: { endpoint: string; nodeId: string; dataDir?: string; config?: string }, cmd: Command) => {
     try {
       const globals = cmd.optsWithGlobals<{ server: string; token?: string }>();
-      // --server is the global option; without --data-dir the plugin uses it.
+      // --server is the global option: the plugin takes it only when named (or set in $VOLUMED_ADDR), and never with --data-dir.
+      const serverNamed = program.getOptionValueSource('server') === 'cli' || process.env.VOLUMED_ADDR !== undefined;
+      if (o.dataDir !== undefined && program.getOptionValueSource('server') === 'cli') throw new Error('give --data-dir (embedded engine) or --server (a running volumed), not both');
+      if (o.dataDir === undefined && !serverNamed) throw new Error('give --data-dir DIR (embed the engine) or --server URL (use a running volumed)');
       const remote = o.dataDir === undefined ? { server: globals.server, ...(globals.token ? { token: globals.token } : {}) } : {};
       const { runCsiPlugin } = await import('./csi-plugin.js');
       await runCsiPlugin({ endpoint: o.endpoint, nodeId: o.nodeId, ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.config ? { config: o.config } : {}), ...remote });

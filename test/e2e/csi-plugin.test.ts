@@ -4,7 +4,7 @@
 // volume bind-mounted through staging into a target, a block volume as a
 // loop device — undone to the last mount and loop device, also on failure.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsiClient, CsiStatusError, type CsiService } from '../../src/drivers/csi/client.js';
 import type { CsiSnapshot, CsiVolume, StringMap } from '../../src/drivers/csi/proto.js';
 import { mountsUnavailable, releaseUnder, startPlugin, type RunningPlugin } from './csi-harness.js';
-import { startServer } from './harness.js';
+import { MAIN, startServer } from './harness.js';
 
 const MiB = 1024 * 1024;
 const MOUNT = { mount: { fs_type: '', mount_flags: [] }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
@@ -232,6 +232,20 @@ describe.skipIf(missing !== undefined)('volumed csi-plugin (node: real mounts an
 });
 
 describe('volumed csi-plugin --server (a running volumed behind it)', () => {
+  it('will not start without saying where volumes live, nor with both places', () => {
+    const env = { ...process.env };
+    delete env.VOLUMED_ADDR;
+    const run = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env });
+    const sock = ['--endpoint', 'unix:///tmp/volumed-never.sock', '--node-id', 'n'];
+    const neither = run('csi-plugin', ...sock);
+    expect([neither.status, neither.stderr]).toEqual([1, expect.stringContaining('give --data-dir DIR (embed the engine) or --server URL')]);
+    const both = run('csi-plugin', ...sock, '--data-dir', '/tmp/volumed-never', '--server', 'http://127.0.0.1:1');
+    expect([both.status, both.stderr]).toEqual([1, expect.stringContaining('not both')]);
+    expect(existsSync('/tmp/volumed-never')).toBe(false);
+    const badEndpoint = run('csi-plugin', '--endpoint', 'tcp://0:1', '--node-id', 'n', '--server', 'http://127.0.0.1:1');
+    expect([badEndpoint.status, badEndpoint.stderr]).toEqual([1, expect.stringContaining('endpoint: must be unix:///path/to/plugin.sock')]);
+  });
+
   it('provisions through the native API: the volume is the server\'s', async () => {
     const server = await startServer();
     const plugin = await startPlugin({ server: server.url, nodeId: 'remote-node' });
