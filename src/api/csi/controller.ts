@@ -10,7 +10,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../../domain/er
 import { GiB, type Volume } from '../../domain/types.js';
 import { type CapacityRange, type ContentSource, type StringMap, type VolumeCapability } from '../../drivers/csi/proto.js';
 import type { CsiBackend } from './backend.js';
-import { CsiError, invalid } from './errors.js';
+import { CsiError, invalid, required } from './errors.js';
 import { InFlight } from './inflight.js';
 import { accessOf, conditionOf, csiSnapshotOf, csiVolumeOf, idForName, kindOf, kindOfAll, publishContextOf, publishedNodes } from './mapping.js';
 
@@ -33,11 +33,6 @@ export const CONTROLLER_CAPABILITIES = [
 
 /** Parameters volumed reads itself; the rest are kept with the volume as the CO gave them. */
 const OWN_PARAMETERS = new Set(['type', 'pool', 'namespace', 'kind']);
-
-const required = (value: string | undefined, field: string): string => {
-  if (!value) throw invalid(`${field}: is required`);
-  return value;
-};
 
 function sizeFrom(range: CapacityRange | null | undefined): { size: number; min: number; max: number } {
   const min = range?.required_bytes ?? 0;

@@ -18,6 +18,12 @@ export class CsiError extends Error {
 
 export const invalid = (message: string): CsiError => new CsiError(status.INVALID_ARGUMENT, message);
 
+/** A REQUIRED field of the spec: empty is INVALID_ARGUMENT naming it. */
+export function required(value: string | undefined, field: string): string {
+  if (!value) throw invalid(`${field}: is required`);
+  return value;
+}
+
 const STATUS_OF: Readonly<Record<ErrorCode, status>> = {
   invalid_input: status.INVALID_ARGUMENT,
   not_found: status.NOT_FOUND,

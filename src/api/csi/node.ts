@@ -9,7 +9,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { CapacityRange, StringMap, VolumeCapability } from '../../drivers/csi/proto.js';
-import { CsiError, invalid } from './errors.js';
+import { CsiError, invalid, required } from './errors.js';
 import { InFlight } from './inflight.js';
 import { kindOf } from './mapping.js';
 import { attachLoop, bindMount, blockSize, detachLoop, isMountPoint, refreshLoop, unmountAll } from './mounts.js';
@@ -24,11 +24,6 @@ interface StageRecord {
 }
 
 const STAGE_FILE = 'volumed-stage.json';
-
-const required = (value: string | undefined, field: string): string => {
-  if (!value) throw invalid(`${field}: is required`);
-  return value;
-};
 
 async function exists(p: string): Promise<boolean> {
   return fs.stat(p).then(
