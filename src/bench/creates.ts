@@ -20,6 +20,13 @@ const GiB = 1024 ** 3;
 export async function createSweep(base: string, concurrencies: readonly number[], seconds: number): Promise<CreateRun[]> {
   const runs: CreateRun[] = [];
   for (const concurrency of concurrencies) {
+    // A second of the same load first, not counted: a fresh server compiles its hot paths then.
+    await autocannon({
+      url: `${base}/volumes?wait=true`,
+      connections: concurrency,
+      duration: 1,
+      requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'warm-up', sizeBytes: GiB, pool: 'local', namespace: 'bench-warm-up' }) }],
+    });
     let succeeded = 0;
     let failed = 0;
     const result = await autocannon({
