@@ -38,7 +38,7 @@ describe('batches', () => {
       [1, 'error', 'sizeBytes: must be positive'],
       [2, 'success', null],
     ]);
-    expect(ended.items[1]?.result).toEqual({ error: { code: 'invalid_input', field: 'sizeBytes' } });
+    expect(ended.items[1]?.result).toEqual({ error: { code: 'invalid_input', name: 'InvalidInputError', field: 'sizeBytes' } });
     // The item keeps what its step returned and what its task answered.
     expect(ended.items[0]?.result).toMatchObject({ name: 'a', externalId: expect.stringMatching(/^volumes\//) as unknown });
     expect((await engine.getVolume(String(ended.items[0]?.resourceId))).status).toBe('available');

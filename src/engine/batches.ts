@@ -33,6 +33,8 @@ export interface BatchInput {
 /** What an item's fault says beyond its message, so each surface can name it in its own dialect. */
 export interface ItemError {
   readonly code: string;
+  /** The error's class (e.g. AlreadyManagedError), where the code alone is too coarse. */
+  readonly name?: string;
   readonly field?: string;
   readonly resourceType?: string;
   readonly resourceId?: string;
@@ -42,7 +44,7 @@ export const isBatch = (task: Task): boolean => task.operation.startsWith('batch
 
 function failedItem(index: number, e: unknown): TaskItem {
   const error: ItemError = isVolumedError(e)
-    ? { code: e.code, ...(e instanceof InvalidInputError && e.field ? { field: e.field } : {}), ...(e.resource ? { resourceType: e.resource.type, resourceId: e.resource.id } : {}) }
+    ? { code: e.code, name: e.name, ...(e instanceof InvalidInputError && e.field ? { field: e.field } : {}), ...(e.resource ? { resourceType: e.resource.type, resourceId: e.resource.id } : {}) }
     : { code: 'backend_error' };
   return { index, resourceId: error.resourceType === 'volume' || error.resourceType === 'snapshot' ? (error.resourceId ?? null) : null, state: 'error', result: { error }, fault: errorMessage(e) };
 }

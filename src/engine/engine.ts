@@ -49,7 +49,7 @@ import {
 import { createHandlers, createVolume, type CreateVolumeInput } from './volume-create.js';
 import { composeBatch, isBatch, submitBatch, type BatchInput } from './batches.js';
 import { configureAccessRules, updateClusterMetadata } from './volume-metadata.js';
-import { searchVolumes, VolumeDescriber, type DescribedVolume, type VolumeSearch, type VolumeSearchResult } from './volume-search.js';
+import { searchVolumes, type VolumeSearch, type VolumeSearchResult } from './volume-search.js';
 import type { MetadataUpdate } from '../domain/cluster-metadata.js';
 import type { AclChange } from '../domain/nfs-access.js';
 import { deleteHandlers, deleteVolume, unmanageVolume, type DeleteOptions, type UnmanageOptions } from './volume-delete.js';
@@ -152,8 +152,6 @@ export class Engine {
       const condition = driver.condition ? await driver.condition({ id: v.id, externalId: v.externalId, kind: v.kind }).catch(() => null) : null;
       return condition?.abnormal;
     });
-  /** A volume with its compliance (does its pool satisfy its type?) and health. */
-  describeVolume = async (volume: Volume): Promise<DescribedVolume> => (await VolumeDescriber.load(this.store)).describe(volume);
   extendVolume = (id: string, sizeBytes: number, options?: ExtendOptions): Promise<Accepted<Volume>> => extendVolume(this.ctx, id, sizeBytes, options);
   completeExtend = (id: string, succeeded: boolean): Promise<Volume> => completeExtend(this.ctx, id, succeeded);
   revertVolume = (id: string, snapshotId: string): Promise<Accepted<Volume>> => revertVolume(this.ctx, id, snapshotId);

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsiClient, CsiStatusError, type CsiService } from '../../src/drivers/csi/client.js';
-import type { CsiSnapshot, CsiVolume, StringMap } from '../../src/drivers/csi/proto.js';
+import type { CsiSnapshot, CsiVolume, StringMap } from '../../src/protocols/csi.js';
 import { mountsUnavailable, releaseUnder, startPlugin, type RunningPlugin } from './csi-harness.js';
 import { MAIN, startServer } from './harness.js';
 

@@ -8,7 +8,7 @@
 import { status } from '@grpc/grpc-js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../domain/errors.js';
 import { GiB, type Volume } from '../../domain/types.js';
-import { type CapacityRange, type ContentSource, type StringMap, type VolumeCapability } from '../../drivers/csi/proto.js';
+import { type CapacityRange, type ContentSource, type StringMap, type VolumeCapability } from '../../protocols/csi.js';
 import type { CsiBackend } from './backend.js';
 import { CsiError, invalid, required } from './errors.js';
 import { InFlight } from './inflight.js';

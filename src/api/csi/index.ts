@@ -6,8 +6,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { csiServices } from '../../drivers/csi/proto.js';
-import { socketAddress } from '../../drivers/csi/client.js';
+import { csiServices, socketAddress } from '../../protocols/csi.js';
 import type { CsiBackend } from './backend.js';
 import { controllerService } from './controller.js';
 import { toServiceError } from './errors.js';

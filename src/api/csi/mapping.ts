@@ -3,8 +3,8 @@
 
 import { createHash } from 'node:crypto';
 import type { AccessMode, AccessModeRequest, Attachment, Snapshot, Volume, VolumeKind } from '../../domain/types.js';
-import type { AccessModeName, CsiSnapshot, CsiVolume, StringMap, VolumeCapability } from '../../drivers/csi/proto.js';
-import { timestampOf } from '../../drivers/csi/proto.js';
+import type { AccessModeName, CsiSnapshot, CsiVolume, StringMap, VolumeCapability } from '../../protocols/csi.js';
+import { timestampOf } from '../../protocols/csi.js';
 import { invalid } from './errors.js';
 
 const MODES: Readonly<Record<Exclude<AccessModeName, 'UNKNOWN'>, AccessMode>> = {

@@ -8,7 +8,7 @@ import { statfs } from 'node:fs/promises';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { status } from '@grpc/grpc-js';
-import type { CapacityRange, StringMap, VolumeCapability } from '../../drivers/csi/proto.js';
+import type { CapacityRange, StringMap, VolumeCapability } from '../../protocols/csi.js';
 import { CsiError, invalid, required } from './errors.js';
 import { InFlight } from './inflight.js';
 import { kindOf } from './mapping.js';

@@ -105,7 +105,7 @@ export function itemFault(message: string, error: ItemError | undefined, path: s
     ...(error?.field ? { field: error.field } : {}),
     ...(error?.resourceType ? { resourceType: error.resourceType } : {}),
     ...(error?.resourceId ? { resourceId: error.resourceId } : {}),
-    alreadyManaged: error?.code === 'conflict' && /already managed as volume/.test(message),
+    alreadyManaged: error?.name === AlreadyManagedError.name,
   });
   return localized(f);
 }

@@ -10,7 +10,6 @@ import type { TaskItem } from '../../domain/types.js';
 import type { BatchOutcome } from '../../engine/batches.js';
 import { authorize } from '../guard.js';
 import type { FieldNames } from './faults.js';
-import type { VimObject } from './views.js';
 
 export interface CnsCall {
   readonly volumed: Volumed;
@@ -53,5 +52,3 @@ export async function mayAct(call: CnsCall, need: Capability, volumeId: string):
 export function profileOf(profile: readonly { _typeName?: string | undefined; profileId?: string | undefined }[] | undefined): string | undefined {
   return profile?.find((p) => p._typeName !== 'VirtualMachineEmptyProfileSpec' && p.profileId)?.profileId;
 }
-
-export type ResultOf = (item: TaskItem) => VimObject;

@@ -130,11 +130,9 @@ export type CnsMethod = keyof typeof Bodies;
 
 export const LoginBody = Data({ userName: Type.String({ minLength: 1, maxLength: 255 }), password: Type.String({ maxLength: 4096 }), locale: Type.Optional(Type.String({ maxLength: 64 })) });
 
-export type CreateSpecT = Static<typeof CreateSpec>;
 export type QueryFilterT = Static<typeof QueryFilter>;
 export type QuerySelectionT = Static<typeof QuerySelection>;
 export type VolumeMetadataT = Static<typeof VolumeMetadataSpec>;
-export type MoRefT = Static<typeof MoRef>;
 
 const ajv = new Ajv({ allErrors: false, strict: false, verbose: true });
 

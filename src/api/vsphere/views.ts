@@ -2,7 +2,7 @@
 // `_typeName`. Volumes are CnsVolume, pools are Datastores, nodes are VMs,
 // volume types are storage policies, engine tasks are Tasks.
 
-import type { Compliance, Health } from '../../domain/health.js';
+import type { DescribedVolume } from '../../engine/volume-search.js';
 import type { AclRule, ContainerCluster, Labels, Snapshot, Task, Volume } from '../../domain/types.js';
 import { MiB } from '../../domain/types.js';
 
@@ -74,13 +74,7 @@ export function backingView(v: Volume): VimObject {
   return { _typeName: 'CnsBlockBackingDetails', capacityInMb: capacityInMb(v), backingDiskId: v.id, backingDiskUrlPath: v.externalId ?? '', backingDiskObjectId: v.externalId ?? '' };
 }
 
-export interface VolumeFacts {
-  readonly volume: Volume;
-  readonly compliance: Compliance;
-  readonly health: Health;
-}
-
-export function cnsVolumeView({ volume: v, compliance, health }: VolumeFacts): VimObject {
+export function cnsVolumeView({ volume: v, compliance, health }: DescribedVolume): VimObject {
   return {
     _typeName: 'CnsVolume',
     volumeId: volumeIdOf(v.id),

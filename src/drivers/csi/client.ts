@@ -6,7 +6,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { BackendError, ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UnsupportedError } from '../../domain/errors.js';
-import { csiServices } from './proto.js';
+import { csiServices, socketAddress } from '../../protocols/csi.js';
 
 export type CsiService = 'identity' | 'controller' | 'node';
 
@@ -30,14 +30,6 @@ export class CsiStatusError extends Error {
 }
 
 const RETRIED = new Set([grpc.status.ABORTED, grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
-
-/** `unix:///x.sock` and `/x.sock` as grpc-js addresses. */
-export function socketAddress(endpoint: string): string {
-  if (endpoint.startsWith('unix://')) return `unix:${endpoint.slice('unix://'.length)}`;
-  if (endpoint.startsWith('unix:')) return endpoint;
-  if (endpoint.startsWith('/')) return `unix:${endpoint}`;
-  throw new InvalidInputError(`must be unix:///path/to/plugin.sock, not ${endpoint}`, 'endpoint');
-}
 
 type Unary = (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 

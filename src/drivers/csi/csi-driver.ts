@@ -24,7 +24,7 @@ import {
 } from '../driver.js';
 import { CsiClient, CsiStatusError, volumedErrorOf } from './client.js';
 import { LocalAttacher } from './local-attach.js';
-import { capabilityNames, type CapabilityEntry, type CsiSnapshot, type CsiVolume, type StringMap, type VolumeCapability } from './proto.js';
+import { capabilityNames, type CapabilityEntry, type CsiSnapshot, type CsiVolume, type StringMap, type VolumeCapability } from '../../protocols/csi.js';
 import { status } from '@grpc/grpc-js';
 
 export interface CsiDriverConfig {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import type { CsiClient } from './client.js';
-import type { StringMap, VolumeCapability } from './proto.js';
+import type { StringMap, VolumeCapability } from '../../protocols/csi.js';
 
 export interface NodeSide {
   readonly nodeId: string;

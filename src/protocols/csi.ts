@@ -1,15 +1,17 @@
-// The CSI wire definitions (proto/csi.proto, loaded at run time with
-// @grpc/proto-loader) and the message shapes volumed uses, as the loader
-// decodes them: field names as in the proto (snake_case), int64 as numbers,
-// enums as their names, oneofs named by their case.
+// The CSI wire protocol, shared by both directions (the `csi` driver calls
+// plugins, `volumed csi-plugin` serves): proto/csi.proto loaded at run time
+// with @grpc/proto-loader, socket addresses, and the message shapes volumed
+// uses as the loader decodes them (snake_case names, int64 as numbers, enums
+// as their names, oneofs named by their case).
 
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { InvalidInputError } from '../domain/errors.js';
 
-/** proto/ sits at the package root: three levels above both src/drivers/csi and dist/drivers/csi. */
-export const CSI_PROTO_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../proto/csi.proto');
+/** proto/ sits at the package root: two levels above both src/protocols and dist/protocols. */
+export const CSI_PROTO_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../proto/csi.proto');
 
 export interface CsiServices {
   readonly Identity: grpc.ServiceClientConstructor;
@@ -25,6 +27,14 @@ export function csiServices(): CsiServices {
   const pkg = grpc.loadPackageDefinition(definition) as unknown as { csi: { v1: CsiServices } };
   loaded = pkg.csi.v1;
   return loaded;
+}
+
+/** `unix:///x.sock` and `/x.sock` as grpc-js addresses. */
+export function socketAddress(endpoint: string): string {
+  if (endpoint.startsWith('unix://')) return `unix:${endpoint.slice('unix://'.length)}`;
+  if (endpoint.startsWith('unix:')) return endpoint;
+  if (endpoint.startsWith('/')) return `unix:${endpoint}`;
+  throw new InvalidInputError(`must be unix:///path/to/plugin.sock, not ${endpoint}`, 'endpoint');
 }
 
 export type StringMap = Record<string, string>;
