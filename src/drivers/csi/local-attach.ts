@@ -125,19 +125,11 @@ export class LocalAttacher {
   }
 }
 
-/** A block device's size: its end, as seeking there reports it (stat says 0 for devices). */
+/** A block device's size, from sysfs (stat says 0 for devices): 512-byte sectors of /sys/dev/block/<major>:<minor>. */
 async function deviceSize(handle: fs.FileHandle): Promise<number> {
   const st = await handle.stat();
   if (st.isFile()) return st.size;
-  const probe = Buffer.alloc(1);
-  // Binary search for the last readable byte: devices have no size in stat.
-  let low = 0;
-  let high = 2 ** 50;
-  while (low < high) {
-    const mid = Math.floor((low + high + 1) / 2);
-    const { bytesRead } = await handle.read(probe, 0, 1, mid - 1);
-    if (bytesRead === 1) low = mid;
-    else high = mid - 1;
-  }
-  return low;
+  const major = Math.floor(st.rdev / 256) & 0xfff;
+  const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
+  return Number(await fs.readFile(`/sys/dev/block/${major}:${minor}/size`, 'utf8')) * 512;
 }
