@@ -161,6 +161,8 @@ export interface StoreReader {
   listTasks(query: TaskQuery): Promise<ListPage<Task>>;
   /** Queued tasks due now whose lock key no running task holds, oldest first. */
   listClaimableTasks(now: string, limit: number): Promise<readonly Task[]>;
+  /** Whether any task is queued (claimable or not). */
+  hasQueuedTasks(): Promise<boolean>;
   listRunningTasks(): Promise<readonly Task[]>;
   /** The running tasks that hold any of these lock keys. */
   lockHolders(lockKeys: readonly string[]): Promise<readonly Task[]>;

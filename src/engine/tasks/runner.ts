@@ -50,6 +50,14 @@ export class TaskRunner {
   private pumping = false;
   private pumped: Promise<void> = Promise.resolve();
   private repump = false;
+  /**
+   * Whether a queued task may be waiting (for a slot, a lock or its time).
+   * Most tasks start running straight from the request (offer()), so when a
+   * task ends there is usually nothing queued: the claim query runs only
+   * when something may be.
+   */
+  private queuedMayWait = true;
+  private wakeups = 0;
 
   constructor(
     private readonly store: Store,
@@ -112,13 +120,19 @@ export class TaskRunner {
   private launch(task: Task): void {
     const done = this.execute(task).finally(() => {
       this.running.delete(task.id);
-      this.wake();
+      if (this.queuedMayWait) this.lookForWork();
     });
     this.running.set(task.id, done);
   }
 
-  /** Looks for work now (called after every enqueue). */
+  /** Looks for work now (called after a task is queued, and on every poll). */
   wake(): void {
+    this.queuedMayWait = true;
+    this.wakeups++;
+    this.lookForWork();
+  }
+
+  private lookForWork(): void {
     if (this.stopped) return;
     if (this.pumping) {
       this.repump = true;
@@ -131,7 +145,7 @@ export class TaskRunner {
         this.pumping = false;
         if (this.repump) {
           this.repump = false;
-          this.wake();
+          this.lookForWork();
         }
       });
   }
@@ -139,8 +153,13 @@ export class TaskRunner {
   private async pump(): Promise<void> {
     while (!this.stopped && this.running.size + this.promised < this.concurrency) {
       const free = this.concurrency - this.running.size - this.promised;
+      const wakeups = this.wakeups;
       const candidates = await this.store.listClaimableTasks(new Date().toISOString(), free);
-      if (!candidates.length) return;
+      if (!candidates.length) {
+        // None may start now; if none is queued at all (and none was queued meanwhile), ending tasks need not look again.
+        if (!(await this.store.hasQueuedTasks()) && wakeups === this.wakeups) this.queuedMayWait = false;
+        return;
+      }
       // One transaction claims them all (each still checked against its lock).
       const claimed = await this.claimAll(candidates);
       for (const task of claimed) this.launch(task);

@@ -32,7 +32,7 @@ import type {
 } from '../store.js';
 import { clampLimit, pageByCreated } from './cursor.js';
 import { parseDoc, parseTask } from './rows.js';
-import { activeTaskFor, docsWithoutTask, listClaimableTasks, listRunningTasks, listTasks, liveTasksFor, lockBusy, lockHolders } from './task-queries.js';
+import { activeTaskFor, docsWithoutTask, hasQueuedTasks, listClaimableTasks, listRunningTasks, listTasks, liveTasksFor, lockBusy, lockHolders } from './task-queries.js';
 import type { Database } from './schema.js';
 import { listVolumes, listVolumesJson } from './volume-list.js';
 
@@ -40,6 +40,13 @@ import { listVolumes, listVolumesJson } from './volume-list.js';
 const VOLUME_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('volumes').select('doc').where('id', '=', p.id));
 const TASK_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('tasks').select('doc').where('id', '=', p.id));
 const ATTACHMENTS_OF = new Template(['volume_id'] as const, (db, p) => db.selectFrom('attachments').select('doc').where('volume_id', '=', p.volume_id).orderBy('created_at').orderBy('id'));
+const SNAPSHOT_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('snapshots').select('doc').where('id', '=', p.id));
+const ATTACHMENT_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('attachments').select('doc').where('id', '=', p.id));
+const SNAPSHOTS_OF = new Template(['volume_id'] as const, (db, p) => db.selectFrom('snapshots').select('doc').where('volume_id', '=', p.volume_id).orderBy('created_at').orderBy('id'));
+const ALL_POOLS = new Template([] as const, (db) => db.selectFrom('pools').select('doc').orderBy('id'));
+const POOL_BY_ID = new Template(['id'] as const, (db, p) => db.selectFrom('pools').select('doc').where('id', '=', p.id));
+const USAGE_OF = new Template(['scope', 'key'] as const, (db, p) => db.selectFrom('usage').selectAll().where('scope', '=', p.scope).where('key', '=', p.key));
+const INDEX = new Template([] as const, (db) => db.selectFrom('counters').select('value').where('name', '=', 'index'));
 const QUOTA_OF = new Template(['namespace'] as const, (db, p) => db.selectFrom('quotas').selectAll().where('namespace', '=', p.namespace));
 
 
@@ -59,7 +66,7 @@ export class SqlReader implements StoreReader {
   }
 
   async getVolumeJson(id: string): Promise<string | undefined> {
-    return (await this.db.selectFrom('volumes').select('doc').where('id', '=', id).executeTakeFirst())?.doc;
+    return (await VOLUME_BY_ID.first(this.db, { id }))?.doc;
   }
 
   async listVolumesInPool(poolId: string, afterId: string | null, limit: number): Promise<readonly Volume[]> {
@@ -90,7 +97,7 @@ export class SqlReader implements StoreReader {
   }
 
   async getSnapshot(id: string): Promise<Snapshot | undefined> {
-    return parseDoc<Snapshot>(await this.db.selectFrom('snapshots').select('doc').where('id', '=', id).executeTakeFirst());
+    return parseDoc<Snapshot>(await SNAPSHOT_BY_ID.first(this.db, { id }));
   }
 
   async listSnapshots(q: SnapshotQuery): Promise<ListPage<Snapshot>> {
@@ -114,7 +121,7 @@ export class SqlReader implements StoreReader {
   }
 
   async getAttachment(id: string): Promise<Attachment | undefined> {
-    return parseDoc<Attachment>(await this.db.selectFrom('attachments').select('doc').where('id', '=', id).executeTakeFirst());
+    return parseDoc<Attachment>(await ATTACHMENT_BY_ID.first(this.db, { id }));
   }
 
   async listAttachments(volumeId: string): Promise<readonly Attachment[]> {
@@ -129,6 +136,7 @@ export class SqlReader implements StoreReader {
 
   listTasks = (q: TaskQuery): Promise<ListPage<Task>> => listTasks(this.db, q);
   listClaimableTasks = (now: string, limit: number): Promise<readonly Task[]> => listClaimableTasks(this.db, now, limit);
+  hasQueuedTasks = (): Promise<boolean> => hasQueuedTasks(this.db);
   listRunningTasks = (): Promise<readonly Task[]> => listRunningTasks(this.db);
   lockHolders = (lockKeys: readonly string[]): Promise<readonly Task[]> => lockHolders(this.db, lockKeys);
   lockBusy = (lockKeys: readonly string[]): Promise<boolean> => lockBusy(this.db, lockKeys);
@@ -138,11 +146,6 @@ export class SqlReader implements StoreReader {
     docsWithoutTask(this.db, 'volumes', statuses, afterId, limit).then((docs) => docs.map((d) => JSON.parse(d) as Volume));
   listSnapshotsWithoutTask = (statuses: readonly SnapshotStatus[], afterId: string | null, limit: number): Promise<readonly Snapshot[]> =>
     docsWithoutTask(this.db, 'snapshots', statuses, afterId, limit).then((docs) => docs.map((d) => JSON.parse(d) as Snapshot));
-
-
-
-
-
 
 
   async volumesFromSource(sourceId: string, status: readonly VolumeStatus[]): Promise<readonly Volume[]> {
@@ -164,13 +167,9 @@ export class SqlReader implements StoreReader {
   }
 
   async snapshotsOf(volumeId: string): Promise<readonly Snapshot[]> {
-    const rows = await this.db.selectFrom('snapshots').select('doc').where('volume_id', '=', volumeId).orderBy('created_at').orderBy('id').execute();
+    const { rows } = await SNAPSHOTS_OF.run(this.db, { volume_id: volumeId });
     return rows.map((r) => JSON.parse(r.doc) as Snapshot);
   }
-
-
-
-  /** One query for what a restart must roll back, instead of a task look-up per record. */
 
 
   async getType(idOrName: string): Promise<VolumeType | undefined> {
@@ -184,11 +183,11 @@ export class SqlReader implements StoreReader {
   }
 
   async getPool(id: string): Promise<Pool | undefined> {
-    return parseDoc<Pool>(await this.db.selectFrom('pools').select('doc').where('id', '=', id).executeTakeFirst());
+    return parseDoc<Pool>(await POOL_BY_ID.first(this.db, { id }));
   }
 
   async listPools(): Promise<readonly Pool[]> {
-    return (await this.db.selectFrom('pools').select('doc').orderBy('id').execute()).map((r) => JSON.parse(r.doc) as Pool);
+    return (await ALL_POOLS.run(this.db, {})).rows.map((r) => JSON.parse(r.doc) as Pool);
   }
 
   async getImage(id: string): Promise<Image | undefined> {
@@ -208,12 +207,12 @@ export class SqlReader implements StoreReader {
   }
 
   async usage(namespace: string): Promise<Usage> {
-    const row = await this.db.selectFrom('usage').selectAll().where('scope', '=', 'namespace').where('key', '=', namespace).executeTakeFirst();
+    const row = await USAGE_OF.first(this.db, { scope: 'namespace', key: namespace });
     return { volumes: Number(row?.volumes ?? 0), gigabytes: Math.ceil(Number(row?.bytes ?? 0) / GiB), snapshots: Number(row?.snapshots ?? 0) };
   }
 
   async provisionedBytes(poolId: string): Promise<number> {
-    const row = await this.db.selectFrom('usage').select('bytes').where('scope', '=', 'pool').where('key', '=', poolId).executeTakeFirst();
+    const row = await USAGE_OF.first(this.db, { scope: 'pool', key: poolId });
     return Number(row?.bytes ?? 0);
   }
 
@@ -278,7 +277,6 @@ export class SqlReader implements StoreReader {
   }
 
   async latestIndex(): Promise<number> {
-    const row = await this.db.selectFrom('counters').select('value').where('name', '=', 'index').executeTakeFirst();
-    return Number(row?.value ?? 0);
+    return Number((await INDEX.first(this.db, {}))?.value ?? 0);
   }
 }

@@ -7,7 +7,7 @@ import { ChangeHub, type ChangeFilter, type CommittedChange, type Watcher } from
 import type { Store, StoreTx } from '../store.js';
 import { SqlReader } from './reader.js';
 import type { Database } from './schema.js';
-import { Template } from './templates.js';
+import { runDirectly, Template, type DirectRunner } from './templates.js';
 import { SqlTx } from './writer.js';
 
 /** Other processes may write too (a task worker, PostgreSQL peers): look for their changes this often while anyone watches. */
@@ -19,6 +19,10 @@ const NEXT_INDEX = new Template([] as const, (db) =>
     .where('name', '=', 'index')
     .returning('value'),
 );
+const SET_INDEX = new Template(['value'] as const, (db, p) => db.updateTable('counters').set({ value: p.value }).where('name', '=', 'index'));
+const SAVEPOINT = new Template([] as const, (db) => ({ compile: () => sql`savepoint grp`.compile(db) }));
+const ROLLBACK_TO_SAVEPOINT = new Template([] as const, (db) => ({ compile: () => sql`rollback to savepoint grp`.compile(db) }));
+const RELEASE_SAVEPOINT = new Template([] as const, (db) => ({ compile: () => sql`release savepoint grp`.compile(db) }));
 /** At most this many transactions share one commit. */
 const MAX_GROUP = 256;
 
@@ -77,28 +81,46 @@ export abstract class SqlStore extends SqlReader implements Store {
     }
   }
 
+  /** Where the database allows, the write connection itself, so templates skip Kysely's promises (see templates.ts). */
+  protected directWriter(): DirectRunner | undefined {
+    return undefined;
+  }
+
   private async commitGroup(group: readonly Pending[]): Promise<void> {
     const outcomes: Outcome[] = [];
     try {
       await this.writeDb.transaction().execute(async (trx) => {
+        const direct = this.directWriter();
+        if (direct) runDirectly(trx, direct);
+        // One look at the counter for the whole group: taking it first makes
+        // this a write transaction at once and serializes writers on its row in
+        // every database. Each transaction that holds gets the next index; one
+        // that rolls back leaves its index to the next.
+        const first = await this.takeIndex(trx);
+        let next = first;
         if (group.length === 1 && group[0]) {
           // Alone: no savepoint; a throw rolls the transaction back.
-          const tx = await this.begin(trx);
+          const tx = new SqlTx(trx, next, new Date());
           outcomes.push({ ok: true, value: await group[0].fn(tx), tx });
+          await tx.writeEvents();
           return;
         }
         for (const item of group) {
-          await sql`savepoint grp`.execute(trx);
+          await SAVEPOINT.run(trx, {});
           let tx: SqlTx | undefined;
           try {
-            tx = await this.begin(trx);
-            outcomes.push({ ok: true, value: await item.fn(tx), tx });
+            tx = new SqlTx(trx, next, new Date());
+            const value = await item.fn(tx);
+            await tx.writeEvents();
+            outcomes.push({ ok: true, value, tx });
+            next++;
           } catch (error) {
-            await sql`rollback to savepoint grp`.execute(trx);
+            await ROLLBACK_TO_SAVEPOINT.run(trx, {});
             outcomes.push({ ok: false, error, tx });
           }
-          await sql`release savepoint grp`.execute(trx);
+          await RELEASE_SAVEPOINT.run(trx, {});
         }
+        if (next - 1 !== first) await SET_INDEX.run(trx, { value: next - 1 });
       });
     } catch (error) {
       // The commit itself failed (or the lone transaction threw): nothing of the group holds.
@@ -131,12 +153,11 @@ export abstract class SqlStore extends SqlReader implements Store {
     for (const o of outcomes) if (o.ok) for (const fn of o.tx.onCommit) fn();
   }
 
-  private async begin(trx: Transaction<Database>): Promise<SqlTx> {
-    // Taking the index first makes this a write transaction at once, and
-    // serializes writers on the counter row in every database.
+  /** The next index, counted as taken. */
+  private async takeIndex(trx: Transaction<Database>): Promise<number> {
     const row = await NEXT_INDEX.first(trx, {});
     if (!row) throw new Error('the index counter is missing');
-    return new SqlTx(trx, Number(row.value), new Date());
+    return Number(row.value);
   }
 
   watch(filter: ChangeFilter): Watcher {

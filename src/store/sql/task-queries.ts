@@ -11,6 +11,7 @@ import type { Database } from './schema.js';
 import { Template } from './templates.js';
 
 const LOCK_HOLDER = new Template(['lock_key'] as const, (db, p) => db.selectFrom('task_locks').select('task_id').where('lock_key', '=', p.lock_key).limit(1));
+const ANY_QUEUED = new Template([] as const, (db) => db.selectFrom('tasks').select('id').where('state', '=', 'queued').limit(1));
 const LIVE: readonly Task['state'][] = ['queued', 'running'];
 
 export function listTasks(db: Kysely<Database>, q: TaskQuery): Promise<ListPage<Task>> {
@@ -23,12 +24,12 @@ export function listTasks(db: Kysely<Database>, q: TaskQuery): Promise<ListPage<
 }
 
 /** Claimable: due, and no task that shares one of its keys is running or was queued before it. */
-export async function listClaimableTasks(db: Kysely<Database>, now: string, limit: number): Promise<readonly Task[]> {
-  const rows = await db
+const CLAIMABLE = new Template(['now', 'limit'] as const, (db, p) =>
+  db
     .selectFrom('tasks as t')
     .select('t.doc')
     .where('t.state', '=', 'queued')
-    .where('t.not_before', '<=', ms(now))
+    .where('t.not_before', '<=', p.now)
     .where((eb) =>
       eb.not(
         eb.exists(
@@ -50,9 +51,16 @@ export async function listClaimableTasks(db: Kysely<Database>, now: string, limi
     )
     .orderBy('t.create_index')
     .orderBy('t.id')
-    .limit(limit)
-    .execute();
+    .limit(p.limit),
+);
+
+export async function listClaimableTasks(db: Kysely<Database>, now: string, limit: number): Promise<readonly Task[]> {
+  const { rows } = await CLAIMABLE.run(db, { now: ms(now), limit });
   return rows.map((r) => parseTask(r.doc));
+}
+
+export async function hasQueuedTasks(db: Kysely<Database>): Promise<boolean> {
+  return (await ANY_QUEUED.first(db, {})) !== undefined;
 }
 
 export async function listRunningTasks(db: Kysely<Database>): Promise<readonly Task[]> {

@@ -9,6 +9,20 @@ import type { Database } from './schema.js';
 /** Parameters are built as markers and swapped for the values at each run. */
 const MARKER = '\u0000volumed-param:';
 
+/**
+ * Runs compiled SQL at once on the connection behind a Kysely handle. SQLite's
+ * driver is synchronous underneath, yet each statement through Kysely passes
+ * its connection provider and several promises; a store whose connection can
+ * be reached registers a runner for it and templates go straight there.
+ */
+export type DirectRunner = (sql: string, parameters: readonly unknown[]) => QueryResult<unknown>;
+const directRunners = new WeakMap<Kysely<Database>, DirectRunner>();
+
+/** Templates run on `db` go to `runner` (same connection, so the same transaction). */
+export function runDirectly(db: Kysely<Database>, runner: DirectRunner): void {
+  directRunners.set(db, runner);
+}
+
 export class Template<K extends string, R> {
   private readonly compiled = new Map<unknown, CompiledQuery<R>>();
 
@@ -19,8 +33,7 @@ export class Template<K extends string, R> {
 
   /** Runs the statement with these values (one per key). */
   run(db: Kysely<Database>, values: Readonly<Record<K, unknown>>): Promise<QueryResult<R>> {
-    const executor = db.getExecutor();
-    const dialect = executor.adapter.constructor;
+    const dialect = db.getExecutor().adapter.constructor;
     let compiled = this.compiled.get(dialect);
     if (!compiled) {
       const markers = Object.fromEntries(this.keys.map((k) => [k, `${MARKER}${k}`])) as unknown as Record<K, never>;
@@ -28,6 +41,8 @@ export class Template<K extends string, R> {
       this.compiled.set(dialect, compiled);
     }
     const parameters = compiled.parameters.map((p) => (typeof p === 'string' && p.startsWith(MARKER) ? values[p.slice(MARKER.length) as K] : p));
+    const direct = directRunners.get(db);
+    if (direct) return Promise.resolve(direct(compiled.sql, parameters) as QueryResult<R>);
     return db.executeQuery<R>({ ...compiled, parameters });
   }
 
@@ -45,7 +60,7 @@ export class ColumnUpdate {
   private readonly byColumns = new Map<string, Template<string, unknown>>();
 
   constructor(
-    private readonly table: 'volumes' | 'tasks',
+    private readonly table: 'volumes' | 'tasks' | 'snapshots' | 'attachments',
     private readonly keys: readonly string[],
   ) {}
 
@@ -70,5 +85,26 @@ export class ColumnUpdate {
     for (const k of this.keys) values[`where:${k}`] = where[k];
     const result = await template.run(db, values);
     return Number(result.numAffectedRows ?? 0n);
+  }
+}
+
+/** `insert into <table> (<columns>) values (...)`: one template per set of columns. */
+export class RowInsert {
+  private readonly byColumns = new Map<string, Template<string, unknown>>();
+
+  constructor(private readonly table: 'volumes' | 'tasks' | 'snapshots' | 'attachments' | 'volume_labels') {}
+
+  async run(db: Kysely<Database>, row: object): Promise<void> {
+    const values = row as Readonly<Record<string, unknown>>;
+    const columns = Object.keys(values);
+    const signature = columns.join(',');
+    let template = this.byColumns.get(signature);
+    if (!template) {
+      const { table } = this;
+      // As in ColumnUpdate: the table is chosen at run time, beyond what Kysely's types follow.
+      template = new Template(columns, (kdb, p) => kdb.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, p[c]]))));
+      this.byColumns.set(signature, template);
+    }
+    await template.run(db, values);
   }
 }

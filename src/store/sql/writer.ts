@@ -38,15 +38,23 @@ import type { CommittedChange } from '../changes.js';
 import { changedColumns, snapshotRow, taskRow, volumeRow } from './rows.js';
 import { SqlReader } from './reader.js';
 import { ms } from './rows.js';
-import { ColumnUpdate, Template } from './templates.js';
+import { appendEvents } from './event-log.js';
+import { ColumnUpdate, RowInsert, Template } from './templates.js';
 import type { Database } from './schema.js';
 
 /** Compare-and-set updates: the row is changed only while it is as it was read. */
 const UPDATE_VOLUME = new ColumnUpdate('volumes', ['id', 'modify_index']);
 const UPDATE_TASK = new ColumnUpdate('tasks', ['id', 'state']);
-const INSERT_EVENT = new Template(['idx', 'seq', 'topic', 'type', 'key', 'namespace', 'created_at', 'payload'] as const, (db, p) =>
-  db.insertInto('events').values({ idx: p.idx, seq: p.seq, topic: p.topic, type: p.type, key: p.key, namespace: p.namespace, created_at: p.created_at, payload: p.payload }),
-);
+const UPDATE_SNAPSHOT = new ColumnUpdate('snapshots', ['id', 'modify_index']);
+const UPDATE_ATTACHMENT = new ColumnUpdate('attachments', ['id', 'status']);
+const INSERT_VOLUME = new RowInsert('volumes');
+const INSERT_SNAPSHOT = new RowInsert('snapshots');
+const INSERT_ATTACHMENT = new RowInsert('attachments');
+const INSERT_TASK = new RowInsert('tasks');
+const DELETE_LABELS = new Template(['volume_id'] as const, (db, p) => db.deleteFrom('volume_labels').where('volume_id', '=', p.volume_id));
+const DELETE_VOLUME = new Template(['id'] as const, (db, p) => db.deleteFrom('volumes').where('id', '=', p.id));
+const DELETE_SNAPSHOT = new Template(['id'] as const, (db, p) => db.deleteFrom('snapshots').where('id', '=', p.id));
+const DELETE_ATTACHMENT = new Template(['id'] as const, (db, p) => db.deleteFrom('attachments').where('id', '=', p.id));
 const ADD_USAGE = new Template(['scope', 'key', 'volumes', 'bytes', 'snapshots'] as const, (db, p) =>
   db
     .insertInto('usage')
@@ -63,7 +71,6 @@ const INSERT_LOCK = new Template(['task_id', 'lock_key'] as const, (db, p) => db
 const DELETE_LOCKS = new Template(['task_id'] as const, (db, p) => db.deleteFrom('task_locks').where('task_id', '=', p.task_id));
 
 export class SqlTx extends SqlReader implements StoreTx {
-  private seq = 0;
   private readonly nowIso: string;
   /** What this transaction changed, published to watchers once it commits. */
   readonly changes: CommittedChange[] = [];
@@ -79,9 +86,14 @@ export class SqlTx extends SqlReader implements StoreTx {
     this.nowIso = now.toISOString();
   }
 
-  async emit(topic: EventTopic, type: string, key: string, namespace: string | null, payload: Readonly<Record<string, unknown>>): Promise<void> {
-    await INSERT_EVENT.run(this.db, { idx: this.index, seq: this.seq++, topic, type, key, namespace, created_at: ms(this.nowIso), payload: JSON.stringify(payload) });
+  emit(topic: EventTopic, type: string, key: string, namespace: string | null, payload: Readonly<Record<string, unknown>>): Promise<void> {
     this.changes.push({ index: this.index, topic, type, key, namespace, payload });
+    return Promise.resolve();
+  }
+
+  /** Appends this transaction's changes to the event log (the store calls it as the transaction ends). */
+  writeEvents(): Promise<void> {
+    return appendEvents(this.db, this.index, ms(this.nowIso), this.changes);
   }
 
   afterCommit(fn: () => void): void {
@@ -112,14 +124,14 @@ export class SqlTx extends SqlReader implements StoreTx {
   // ---- volumes ----
 
   private async writeLabels(v: Volume, replace = true): Promise<void> {
-    if (replace) await this.db.deleteFrom('volume_labels').where('volume_id', '=', v.id).execute();
+    if (replace) await DELETE_LABELS.run(this.db, { volume_id: v.id });
     const rows = Object.entries(v.labels).map(([key, value]) => ({ volume_id: v.id, key, value }));
     if (rows.length) await this.db.insertInto('volume_labels').values(rows).execute();
   }
 
   async insertVolume(input: NewVolume): Promise<Volume> {
     const v: Volume = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await this.db.insertInto('volumes').values(volumeRow(v)).execute();
+    await INSERT_VOLUME.run(this.db, volumeRow(v));
     await this.writeLabels(v, false);
     await this.countVolume(v, 1);
     await this.emit('volume', 'created', v.id, v.namespace, v as unknown as Record<string, unknown>);
@@ -154,8 +166,8 @@ export class SqlTx extends SqlReader implements StoreTx {
   async deleteVolume(id: string): Promise<void> {
     const current = await this.getVolume(id);
     if (!current) throw new NotFoundError('volume', id);
-    await this.db.deleteFrom('volume_labels').where('volume_id', '=', id).execute();
-    await this.db.deleteFrom('volumes').where('id', '=', id).execute();
+    await DELETE_LABELS.run(this.db, { volume_id: id });
+    await DELETE_VOLUME.run(this.db, { id });
     await this.countVolume(current, -1);
     await this.emit('volume', 'deleted', id, current.namespace, { id });
   }
@@ -164,7 +176,7 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   async insertSnapshot(input: NewSnapshot): Promise<Snapshot> {
     const s: Snapshot = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await this.db.insertInto('snapshots').values(snapshotRow(s)).execute();
+    await INSERT_SNAPSHOT.run(this.db, snapshotRow(s));
     await this.addUsage('namespace', s.namespace, { snapshots: 1 });
     await this.emit('snapshot', 'created', s.id, s.namespace, s as unknown as Record<string, unknown>);
     return s;
@@ -181,13 +193,8 @@ export class SqlTx extends SqlReader implements StoreTx {
       throw new ConflictError(`snapshot ${id} changed (modify index ${current.modifyIndex}, expected ${expect.modifyIndex})`, ref);
     }
     const next: Snapshot = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
-    const res = await this.db
-      .updateTable('snapshots')
-      .set(changedColumns(snapshotRow(current), snapshotRow(next)))
-      .where('id', '=', id)
-      .where('modify_index', '=', current.modifyIndex)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`snapshot ${id} was changed by another request; try again`, ref);
+    const updated = await UPDATE_SNAPSHOT.run(this.db, changedColumns(snapshotRow(current), snapshotRow(next)), { id, modify_index: current.modifyIndex });
+    if (updated !== 1) throw new ConflictError(`snapshot ${id} was changed by another request; try again`, ref);
     await this.emit('snapshot', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
     return next;
   }
@@ -195,7 +202,7 @@ export class SqlTx extends SqlReader implements StoreTx {
   async deleteSnapshot(id: string): Promise<void> {
     const current = await this.getSnapshot(id);
     if (!current) throw new NotFoundError('snapshot', id);
-    await this.db.deleteFrom('snapshots').where('id', '=', id).execute();
+    await DELETE_SNAPSHOT.run(this.db, { id });
     await this.addUsage('namespace', current.namespace, { snapshots: -1 });
     await this.emit('snapshot', 'deleted', id, current.namespace, { id, volumeId: current.volumeId });
   }
@@ -204,7 +211,7 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   async insertAttachment(input: NewAttachment): Promise<Attachment> {
     const a: Attachment = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await this.db.insertInto('attachments').values({ id: a.id, volume_id: a.volumeId, node: a.node, status: a.status, created_at: ms(a.createdAt), doc: JSON.stringify(a) }).execute();
+    await INSERT_ATTACHMENT.run(this.db, { id: a.id, volume_id: a.volumeId, node: a.node, status: a.status, created_at: ms(a.createdAt), doc: JSON.stringify(a) });
     await this.emit('attachment', 'created', a.id, a.namespace, a as unknown as Record<string, unknown>);
     return a;
   }
@@ -216,8 +223,8 @@ export class SqlTx extends SqlReader implements StoreTx {
       throw new InvalidStateError({ type: 'attachment', id }, 'update', current.status, `expected ${expectStatus.join(' or ')}`);
     }
     const next: Attachment = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
-    const res = await this.db.updateTable('attachments').set({ status: next.status, node: next.node, doc: JSON.stringify(next) }).where('id', '=', id).where('status', '=', current.status).executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) throw new ConflictError(`attachment ${id} was changed by another request; try again`, { type: 'attachment', id });
+    const updated = await UPDATE_ATTACHMENT.run(this.db, { status: next.status, node: next.node, doc: JSON.stringify(next) }, { id, status: current.status });
+    if (updated !== 1) throw new ConflictError(`attachment ${id} was changed by another request; try again`, { type: 'attachment', id });
     await this.emit('attachment', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
     return next;
   }
@@ -225,7 +232,7 @@ export class SqlTx extends SqlReader implements StoreTx {
   async deleteAttachment(id: string): Promise<void> {
     const current = await this.getAttachment(id);
     if (!current) throw new NotFoundError('attachment', id);
-    await this.db.deleteFrom('attachments').where('id', '=', id).execute();
+    await DELETE_ATTACHMENT.run(this.db, { id });
     await this.emit('attachment', 'deleted', id, current.namespace, { id, volumeId: current.volumeId });
   }
 
@@ -233,7 +240,7 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   async insertTask(input: NewTask): Promise<Task> {
     const t: Task = { ...input, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await this.db.insertInto('tasks').values(taskRow(t, this.index)).execute();
+    await INSERT_TASK.run(this.db, taskRow(t, this.index));
     for (const lock_key of new Set(t.lockKeys)) await INSERT_LOCK.run(this.db, { task_id: t.id, lock_key });
     await this.emit('task', 'created', t.id, t.namespace, t as unknown as Record<string, unknown>);
     return t;

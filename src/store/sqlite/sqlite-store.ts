@@ -1,11 +1,12 @@
 // The embedded default: one SQLite file in WAL mode, owned by one process.
 
 import Sqlite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type LogEvent, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type LogEvent } from 'kysely';
 import { migrationProvider, type Database } from '../sql/schema.js';
 import type { Task, Volume } from '../../domain/types.js';
 import { parseTask } from '../sql/rows.js';
 import { SqlStore } from '../sql/sql-store.js';
+import { runDirectly, type DirectRunner } from '../sql/templates.js';
 
 export interface SqliteStoreOptions {
   /** Sees every statement run (tests read query plans with it). */
@@ -17,21 +18,29 @@ const STATEMENT_CACHE = 1000;
 
 /**
  * Kysely prepares every query anew; preparing costs more than running most of
- * ours, so each SQL text is prepared once and reused.
+ * ours, so each SQL text is prepared once and reused, by Kysely and by the
+ * templates that run straight on the connection.
  */
-function withStatementCache(database: Sqlite.Database): SqliteDatabase {
+function statementCache(database: Sqlite.Database): (text: string) => Sqlite.Statement {
   const cache = new Map<string, Sqlite.Statement>();
-  return {
-    close: () => database.close(),
-    prepare: (text: string) => {
-      let statement = cache.get(text);
-      if (!statement) {
-        if (cache.size >= STATEMENT_CACHE) cache.clear();
-        statement = database.prepare(text);
-        cache.set(text, statement);
-      }
-      return statement;
-    },
+  return (text) => {
+    let statement = cache.get(text);
+    if (!statement) {
+      if (cache.size >= STATEMENT_CACHE) cache.clear();
+      statement = database.prepare(text);
+      cache.set(text, statement);
+    }
+    return statement;
+  };
+}
+
+/** What Kysely's SQLite driver does with a statement, without its promises. */
+function directRunner(prepare: (text: string) => Sqlite.Statement): DirectRunner {
+  return (text, parameters) => {
+    const statement = prepare(text);
+    if (statement.reader) return { rows: statement.all(parameters) };
+    const { changes, lastInsertRowid } = statement.run(parameters);
+    return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
   };
 }
 
@@ -52,8 +61,13 @@ export class SqliteStore extends SqlStore {
     db: Kysely<Database>,
     readDb: Kysely<Database> | undefined,
     private readonly fast: FastReads | undefined,
+    private readonly writeRunner: DirectRunner | undefined,
   ) {
     super(db, readDb);
+  }
+
+  protected override directWriter(): DirectRunner | undefined {
+    return this.writeRunner;
   }
 
   /** Opens (creating if needed) the database at `file` (':memory:' for tests) and migrates it. */
@@ -67,19 +81,22 @@ export class SqliteStore extends SqlStore {
     // would otherwise go to a temp file: a write syscall per page changed.
     database.pragma('temp_store = MEMORY');
     const onQuery = options.onQuery;
-    const kysely = (d: Sqlite.Database): Kysely<Database> =>
+    const kysely = (d: Sqlite.Database, prepare: (text: string) => Sqlite.Statement): Kysely<Database> =>
       new Kysely<Database>({
-        dialect: new SqliteDialect({ database: withStatementCache(d) }),
+        dialect: new SqliteDialect({ database: { close: () => d.close(), prepare } }),
         ...(onQuery ? { log: (e: LogEvent) => onQuery(e.query.sql, e.query.parameters) } : {}),
       });
-    const db = kysely(database);
+    const prepareWrite = statementCache(database);
+    const db = kysely(database, prepareWrite);
+    // Statements seen by `onQuery` must all pass through Kysely (tests read query plans).
+    const writeRunner = onQuery ? undefined : directRunner(prepareWrite);
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
     if (error) {
       await db.destroy();
       throw error instanceof Error ? error : new Error('database migration failed', { cause: error });
     }
     // An in-memory database has one connection only; a file gets a second one for reads.
-    if (file === ':memory:') return new SqliteStore(db, undefined, undefined);
+    if (file === ':memory:') return new SqliteStore(db, undefined, undefined, writeRunner);
     const reader = new Sqlite(file, { readonly: true });
     reader.pragma('busy_timeout = 5000');
     const fast: FastReads = {
@@ -88,7 +105,10 @@ export class SqliteStore extends SqlStore {
       index: reader.prepare("select value from counters where name = 'index'"),
       dataVersion: reader.prepare<[], number>('pragma data_version').pluck(),
     };
-    return new SqliteStore(db, kysely(reader), fast);
+    const prepareRead = statementCache(reader);
+    const readDb = kysely(reader, prepareRead);
+    if (!onQuery) runDirectly(readDb, directRunner(prepareRead));
+    return new SqliteStore(db, readDb, fast, writeRunner);
   }
 
   override async getVolume(id: string): Promise<Volume | undefined> {
