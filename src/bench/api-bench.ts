@@ -57,7 +57,7 @@ async function main(): Promise<void> {
         ...(await withDataDir(async (dir) => {
           const server = await startServer(dir);
           try {
-            return await createSweep(`${server.url}/api/v1`, [concurrency], SECONDS);
+            return await createSweep(`${server.url}/api/v1`, [concurrency], SECONDS, () => server.cpuSeconds());
           } finally {
             await server.stop();
           }
@@ -66,18 +66,18 @@ async function main(): Promise<void> {
     }
     result.creates = runs;
     out.write('\ncreate → available (?wait=true, 1 GiB sparse; a fresh server per concurrency)\n');
-    const w = [14, 12, 10, 10, 10];
-    out.write(line(['concurrency', 'creates/s', 'p50 ms', 'p99 ms', 'errors'], w));
-    for (const r of runs) out.write(line([String(r.concurrency), fmt(r.perSecond), fmt(r.p50Ms, 1), fmt(r.p99Ms, 1), String(r.errors)], w));
+    const w = [14, 12, 10, 10, 10, 18];
+    out.write(line(['concurrency', 'creates/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU ms/op'], w));
+    for (const r of runs) out.write(line([String(r.concurrency), fmt(r.perSecond), fmt(r.p50Ms, 1), fmt(r.p99Ms, 1), String(r.errors), fmt(r.serverCpuMsPerCreate, 2)], w));
   }
 
   if (only.has('lifecycle')) {
     await withDataDir(async (dir) => {
       const server = await startServer(dir);
       try {
-        const life = await lifecycleRun(`${server.url}/api/v1`, Number(values.clients), SECONDS);
+        const life = await lifecycleRun(`${server.url}/api/v1`, Number(values.clients), SECONDS, () => server.cpuSeconds());
         result.lifecycle = life;
-        out.write(`\nlifecycle (create, attach, snapshot, detach, delete snapshot, delete) with ${String(life.clients)} clients: ${fmt(life.perSecond, 1)}/s, ${String(life.errors)} errors\n`);
+        out.write(`\nlifecycle (create, attach, snapshot, detach, delete snapshot, delete) with ${String(life.clients)} clients: ${fmt(life.perSecond, 1)}/s, ${String(life.errors)} errors, server CPU ${fmt(life.serverCpuMsPerLifecycle, 1)} ms per lifecycle\n`);
         const w = [20, 8, 10, 10];
         out.write(line(['step', 'count', 'p50 ms', 'p99 ms'], w));
         for (const [name, s] of Object.entries(life.steps)) out.write(line([name, String(s.count), fmt(s.p50, 1), fmt(s.p99, 1)], w));
@@ -93,10 +93,10 @@ async function main(): Promise<void> {
       const ids = await seed(dir, Number(values.volumes));
       const server = await startServer(dir);
       try {
-        const reads = await readRun(server.url, ids, SECONDS, Number(values.samples));
+        const reads = await readRun(server.url, ids, SECONDS, Number(values.samples), () => server.cpuSeconds());
         const rss = await server.rss();
         result.reads = { ...reads, rssBytes: rss };
-        out.write(`\nreads with ${String(reads.storeVolumes)} volumes in the store, ${String(reads.connections)} connections: show ${fmt(reads.showPerSecond)} req/s, list page of 100 ${fmt(reads.listPerSecond)} req/s, ${String(reads.errors)} errors, server RSS ${fmt(rss / 2 ** 20)} MiB\n`);
+        out.write(`\nreads with ${String(reads.storeVolumes)} volumes in the store, ${String(reads.connections)} connections: show ${fmt(reads.showPerSecond)} req/s, list page of 100 ${fmt(reads.listPerSecond)} req/s, ${String(reads.errors)} errors, server CPU ${fmt(reads.serverCpuUsPerShow)} / ${fmt(reads.serverCpuUsPerList)} µs per show / list, server RSS ${fmt(rss / 2 ** 20)} MiB\n`);
         const w = [32, 8, 10, 10];
         out.write(line(['one at a time', 'count', 'p50 ms', 'p99 ms'], w));
         for (const [name, s] of Object.entries(reads.latency)) out.write(line([name, String(s.count), fmt(s.p50, 2), fmt(s.p99, 2)], w));

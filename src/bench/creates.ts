@@ -13,11 +13,13 @@ export interface CreateRun {
   readonly p99Ms: number;
   /** Connection errors, non-2xx answers and 2xx answers whose task did not succeed. */
   readonly errors: number;
+  /** Server CPU (user + system) per create, in milliseconds. */
+  readonly serverCpuMsPerCreate: number;
 }
 
 const GiB = 1024 ** 3;
 
-export async function createSweep(base: string, concurrencies: readonly number[], seconds: number): Promise<CreateRun[]> {
+export async function createSweep(base: string, concurrencies: readonly number[], seconds: number, serverCpu: () => Promise<number>): Promise<CreateRun[]> {
   const runs: CreateRun[] = [];
   for (const concurrency of concurrencies) {
     // A second of the same load first, not counted: a fresh server compiles its hot paths then.
@@ -29,6 +31,7 @@ export async function createSweep(base: string, concurrencies: readonly number[]
     });
     let succeeded = 0;
     let failed = 0;
+    const cpuBefore = await serverCpu();
     const result = await autocannon({
       url: `${base}/volumes?wait=true`,
       connections: concurrency,
@@ -45,8 +48,10 @@ export async function createSweep(base: string, concurrencies: readonly number[]
         },
       ],
     });
+    const cpu = (await serverCpu()) - cpuBefore;
     runs.push({
       concurrency,
+      serverCpuMsPerCreate: succeeded ? (cpu * 1000) / succeeded : NaN,
       seconds: result.duration,
       created: succeeded,
       perSecond: succeeded / result.duration,

@@ -12,6 +12,8 @@ export interface LifecycleRun {
   readonly lifecycles: number;
   readonly perSecond: number;
   readonly errors: number;
+  /** Server CPU (user + system) per lifecycle (six operations), in milliseconds. */
+  readonly serverCpuMsPerLifecycle: number;
   readonly steps: Record<string, Summary>;
 }
 
@@ -39,12 +41,14 @@ async function client(base: string, t: Timings, deadline: number, errors: { coun
   return done;
 }
 
-export async function lifecycleRun(base: string, clients: number, seconds: number): Promise<LifecycleRun> {
+export async function lifecycleRun(base: string, clients: number, seconds: number, serverCpu: () => Promise<number>): Promise<LifecycleRun> {
   const t = new Timings();
+  const cpuBefore = await serverCpu();
   const errors = { count: 0 };
   const started = Date.now();
   const counts = await Promise.all(Array.from({ length: clients }, () => client(base, t, started + seconds * 1000, errors)));
   const elapsed = (Date.now() - started) / 1000;
   const lifecycles = counts.reduce((a, b) => a + b, 0);
-  return { clients, seconds: elapsed, lifecycles, perSecond: lifecycles / elapsed, errors: errors.count, steps: t.summary() };
+  const cpu = (await serverCpu()) - cpuBefore;
+  return { clients, seconds: elapsed, lifecycles, perSecond: lifecycles / elapsed, errors: errors.count, serverCpuMsPerLifecycle: lifecycles ? (cpu * 1000) / lifecycles : NaN, steps: t.summary() };
 }

@@ -13,6 +13,9 @@ export interface ReadRun {
   readonly showPerSecond: number;
   readonly listPerSecond: number;
   readonly errors: number;
+  /** Server CPU (user + system) per request, in microseconds. */
+  readonly serverCpuUsPerShow: number;
+  readonly serverCpuUsPerList: number;
   readonly latency: Record<string, Summary>;
 }
 
@@ -46,15 +49,17 @@ export async function seed(dataDir: string, count: number): Promise<string[]> {
   return ids;
 }
 
-export async function readRun(base: string, ids: readonly string[], seconds: number, samples: number): Promise<ReadRun> {
+export async function readRun(base: string, ids: readonly string[], seconds: number, samples: number, serverCpu: () => Promise<number>): Promise<ReadRun> {
   const pick = (): string => ids[Math.floor(Math.random() * ids.length)] ?? '';
   const connections = 16;
+  const cpu0 = await serverCpu();
   const show = await autocannon({
     url: base,
     connections,
     duration: seconds,
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/v1/volumes/${pick()}` }) }],
   });
+  const cpu1 = await serverCpu();
   let k = 0;
   const list = await autocannon({
     url: base,
@@ -62,6 +67,7 @@ export async function readRun(base: string, ids: readonly string[], seconds: num
     duration: seconds,
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/v1/volumes?limit=100&namespace=ns-${String(k++ % 10)}` }) }],
   });
+  const cpu2 = await serverCpu();
 
   const t = new Timings();
   let cursor: string | null = null;
@@ -79,6 +85,8 @@ export async function readRun(base: string, ids: readonly string[], seconds: num
     showPerSecond: show['2xx'] / show.duration,
     listPerSecond: list['2xx'] / list.duration,
     errors,
+    serverCpuUsPerShow: ((cpu1 - cpu0) * 1e6) / show['2xx'],
+    serverCpuUsPerList: ((cpu2 - cpu1) * 1e6) / list['2xx'],
     latency: t.summary(),
   };
 }

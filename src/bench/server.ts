@@ -8,11 +8,16 @@ import { fileURLToPath } from 'node:url';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.js');
 
+/** USER_HZ: what /proc counts CPU time in on Linux. */
+const CLOCK_TICKS = 100;
+
 export interface BenchServer {
   readonly url: string;
   readonly child: ChildProcess;
   /** Resident set size now, in bytes (from /proc). */
   rss(): Promise<number>;
+  /** CPU time the server has used so far (user + system), in seconds, from /proc: per-operation cost that a busy neighbour on the machine does not change much, unlike rates. */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
   kill9(): Promise<void>;
 }
@@ -42,6 +47,12 @@ export async function startServer(dataDir: string, extraConfig = ''): Promise<Be
       const status = await fs.readFile(`/proc/${String(child.pid)}/status`, 'utf8');
       const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
       return kb * 1024;
+    },
+    async cpuSeconds() {
+      const stat = await fs.readFile(`/proc/${String(child.pid)}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -98,7 +98,7 @@ export interface ServerConfig {
 export class ConfigError extends Error {}
 
 /** Tasks run at once by a server; file-pool work is a few syscalls each. */
-export const DEFAULT_TASK_CONCURRENCY = 64;
+export const DEFAULT_TASK_CONCURRENCY = 256;
 
 export const DEFAULT_LISTEN = '127.0.0.1:8776';
 export const DEFAULT_DATA_DIR = './.volumed';

@@ -32,7 +32,7 @@ export interface DirectClaim {
 }
 
 /** File-pool work is a few syscalls per task: many may run at once. */
-export const DEFAULT_CONCURRENCY = 64;
+export const DEFAULT_CONCURRENCY = 256;
 
 export class TaskRunner {
   readonly owner = `runner-${randomUUID()}`;

@@ -17,12 +17,13 @@ const INSERTS = Array.from({ length: ROWS_PER_INSERT }, (_, n) => {
   );
 });
 
-export async function appendEvents(db: Kysely<Database>, index: number, createdAt: number, changes: readonly CommittedChange[]): Promise<void> {
+/** `payloadJson[i]`, where given, is change i's payload already serialized. */
+export async function appendEvents(db: Kysely<Database>, index: number, createdAt: number, changes: readonly CommittedChange[], payloadJson: readonly (string | undefined)[]): Promise<void> {
   for (let start = 0; start < changes.length; start += ROWS_PER_INSERT) {
     const chunk = changes.slice(start, start + ROWS_PER_INSERT);
     const values: Record<string, unknown> = {};
     chunk.forEach((c, i) => {
-      const row: EventRow = { idx: index, seq: start + i, topic: c.topic, type: c.type, key: c.key, namespace: c.namespace, created_at: createdAt, payload: JSON.stringify(c.payload) };
+      const row: EventRow = { idx: index, seq: start + i, topic: c.topic, type: c.type, key: c.key, namespace: c.namespace, created_at: createdAt, payload: payloadJson[start + i] ?? JSON.stringify(c.payload) };
       for (const column of EVENT_COLUMNS) values[`${column}${String(i)}`] = row[column];
     });
     await INSERTS[chunk.length - 1]?.run(db, values);

@@ -19,6 +19,11 @@ export function parseTask(doc: string): Task {
 export const ms = (iso: string): number => Date.parse(iso);
 
 export function volumeRow(v: Volume): Omit<Database['volumes'], 'secrets'> {
+  return { ...volumeColumns(v), doc: JSON.stringify(v) };
+}
+
+/** The columns beside the document (what an update compares, without serializing the record twice). */
+export function volumeColumns(v: Volume): Omit<Database['volumes'], 'secrets' | 'doc'> {
   return {
     id: v.id,
     name: v.name,
@@ -35,11 +40,14 @@ export function volumeRow(v: Volume): Omit<Database['volumes'], 'secrets'> {
     modify_index: v.modifyIndex,
     created_at: ms(v.createdAt),
     updated_at: ms(v.updatedAt),
-    doc: JSON.stringify(v),
   };
 }
 
 export function snapshotRow(s: Snapshot): Omit<Database['snapshots'], 'secrets'> {
+  return { ...snapshotColumns(s), doc: JSON.stringify(s) };
+}
+
+export function snapshotColumns(s: Snapshot): Omit<Database['snapshots'], 'secrets' | 'doc'> {
   return {
     id: s.id,
     volume_id: s.volumeId,
@@ -49,11 +57,14 @@ export function snapshotRow(s: Snapshot): Omit<Database['snapshots'], 'secrets'>
     create_index: s.createIndex,
     modify_index: s.modifyIndex,
     created_at: ms(s.createdAt),
-    doc: JSON.stringify(s),
   };
 }
 
 export function taskRow(t: Task, createIndex: number): Database['tasks'] {
+  return { ...taskColumns(t, createIndex), doc: JSON.stringify(t) };
+}
+
+export function taskColumns(t: Task, createIndex: number): Omit<Database['tasks'], 'doc'> {
   return {
     id: t.id,
     namespace: t.namespace,
@@ -63,17 +74,16 @@ export function taskRow(t: Task, createIndex: number): Database['tasks'] {
     create_index: createIndex,
     not_before: ms(t.notBefore),
     created_at: ms(t.createdAt),
-    doc: JSON.stringify(t),
   };
 }
 
 /**
- * The columns whose values differ (always at least `doc`): an UPDATE that
+ * The columns whose values differ, and the new document: an UPDATE that
  * names an indexed column rewrites that index's entry, so naming only what
  * changed keeps a status change from touching every index of the table.
  */
-export function changedColumns<T extends { doc: string }>(before: T, after: T): Partial<T> & { doc: string } {
+export function changedColumns<T extends object>(before: T, after: T, doc: string): Partial<T> & { doc: string } {
   const out: Partial<T> = {};
   for (const key of Object.keys(after) as (keyof T)[]) if (after[key] !== before[key]) out[key] = after[key];
-  return { ...out, doc: after.doc };
+  return { ...out, doc };
 }

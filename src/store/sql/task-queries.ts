@@ -68,9 +68,14 @@ export async function listRunningTasks(db: Kysely<Database>): Promise<readonly T
   return rows.map((r) => parseTask(r.doc));
 }
 
+const RUNNING_HOLDERS = new Template(['lock_key'] as const, (db, p) =>
+  db.selectFrom('task_locks as l').innerJoin('tasks as t', 't.id', 'l.task_id').select('t.doc').where('l.lock_key', '=', p.lock_key).where('t.state', '=', 'running'),
+);
+
 /** The running tasks that hold any of these keys. */
 export async function lockHolders(db: Kysely<Database>, lockKeys: readonly string[]): Promise<readonly Task[]> {
   if (!lockKeys.length) return [];
+  if (lockKeys.length === 1) return (await RUNNING_HOLDERS.run(db, { lock_key: lockKeys[0] })).rows.map((r) => parseTask(r.doc));
   const rows = await db
     .selectFrom('task_locks as l')
     .innerJoin('tasks as t', 't.id', 'l.task_id')

@@ -35,7 +35,7 @@ import type {
   VolumePatch,
 } from '../store.js';
 import type { CommittedChange } from '../changes.js';
-import { changedColumns, snapshotRow, taskRow, volumeRow } from './rows.js';
+import { changedColumns, snapshotColumns, snapshotRow, taskColumns, taskRow, volumeColumns, volumeRow } from './rows.js';
 import { SqlReader } from './reader.js';
 import { ms } from './rows.js';
 import { appendEvents } from './event-log.js';
@@ -74,6 +74,7 @@ export class SqlTx extends SqlReader implements StoreTx {
   private readonly nowIso: string;
   /** What this transaction changed, published to watchers once it commits. */
   readonly changes: CommittedChange[] = [];
+  private readonly payloadJson: (string | undefined)[] = [];
   readonly onCommit: (() => void)[] = [];
   readonly onRollback: (() => void)[] = [];
 
@@ -87,13 +88,19 @@ export class SqlTx extends SqlReader implements StoreTx {
   }
 
   emit(topic: EventTopic, type: string, key: string, namespace: string | null, payload: Readonly<Record<string, unknown>>): Promise<void> {
-    this.changes.push({ index: this.index, topic, type, key, namespace, payload });
+    this.record(topic, type, key, namespace, payload);
     return Promise.resolve();
+  }
+
+  /** A change, with its payload already serialized where the row's document is that payload. */
+  private record(topic: EventTopic, type: string, key: string, namespace: string | null, payload: object, payloadJson?: string): void {
+    this.changes.push({ index: this.index, topic, type, key, namespace, payload: payload as Readonly<Record<string, unknown>> });
+    this.payloadJson.push(payloadJson);
   }
 
   /** Appends this transaction's changes to the event log (the store calls it as the transaction ends). */
   writeEvents(): Promise<void> {
-    return appendEvents(this.db, this.index, ms(this.nowIso), this.changes);
+    return appendEvents(this.db, this.index, ms(this.nowIso), this.changes, this.payloadJson);
   }
 
   afterCommit(fn: () => void): void {
@@ -131,10 +138,11 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   async insertVolume(input: NewVolume): Promise<Volume> {
     const v: Volume = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await INSERT_VOLUME.run(this.db, volumeRow(v));
+    const row = volumeRow(v);
+    await INSERT_VOLUME.run(this.db, row);
     await this.writeLabels(v, false);
     await this.countVolume(v, 1);
-    await this.emit('volume', 'created', v.id, v.namespace, v as unknown as Record<string, unknown>);
+    this.record('volume', 'created', v.id, v.namespace, v, row.doc);
     return v;
   }
 
@@ -152,14 +160,15 @@ export class SqlTx extends SqlReader implements StoreTx {
       throw new ConflictError(`volume ${id} changed (modify index ${current.modifyIndex}, expected ${expect.modifyIndex})`, ref);
     }
     const next: Volume = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
-    const updated = await UPDATE_VOLUME.run(this.db, changedColumns(volumeRow(current), volumeRow(next)), { id, modify_index: current.modifyIndex });
+    const doc = JSON.stringify(next);
+    const updated = await UPDATE_VOLUME.run(this.db, changedColumns(volumeColumns(current), volumeColumns(next), doc), { id, modify_index: current.modifyIndex });
     if (updated !== 1) throw new ConflictError(`volume ${id} was changed by another request; try again`, ref);
     if (patch.labels) await this.writeLabels(next);
     if (next.sizeBytes !== current.sizeBytes || next.poolId !== current.poolId || (next.reservedBytes ?? 0) !== (current.reservedBytes ?? 0)) {
       await this.countVolume(current, -1);
       await this.countVolume(next, 1);
     }
-    await this.emit('volume', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
+    this.record('volume', 'updated', id, next.namespace, next, doc);
     return next;
   }
 
@@ -176,9 +185,10 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   async insertSnapshot(input: NewSnapshot): Promise<Snapshot> {
     const s: Snapshot = { ...input, createIndex: this.index, modifyIndex: this.index, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await INSERT_SNAPSHOT.run(this.db, snapshotRow(s));
+    const row = snapshotRow(s);
+    await INSERT_SNAPSHOT.run(this.db, row);
     await this.addUsage('namespace', s.namespace, { snapshots: 1 });
-    await this.emit('snapshot', 'created', s.id, s.namespace, s as unknown as Record<string, unknown>);
+    this.record('snapshot', 'created', s.id, s.namespace, s, row.doc);
     return s;
   }
 
@@ -193,9 +203,10 @@ export class SqlTx extends SqlReader implements StoreTx {
       throw new ConflictError(`snapshot ${id} changed (modify index ${current.modifyIndex}, expected ${expect.modifyIndex})`, ref);
     }
     const next: Snapshot = { ...current, ...patch, modifyIndex: this.index, updatedAt: this.nowIso };
-    const updated = await UPDATE_SNAPSHOT.run(this.db, changedColumns(snapshotRow(current), snapshotRow(next)), { id, modify_index: current.modifyIndex });
+    const doc = JSON.stringify(next);
+    const updated = await UPDATE_SNAPSHOT.run(this.db, changedColumns(snapshotColumns(current), snapshotColumns(next), doc), { id, modify_index: current.modifyIndex });
     if (updated !== 1) throw new ConflictError(`snapshot ${id} was changed by another request; try again`, ref);
-    await this.emit('snapshot', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
+    this.record('snapshot', 'updated', id, next.namespace, next, doc);
     return next;
   }
 
@@ -240,9 +251,10 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   async insertTask(input: NewTask): Promise<Task> {
     const t: Task = { ...input, createdAt: this.nowIso, updatedAt: this.nowIso };
-    await INSERT_TASK.run(this.db, taskRow(t, this.index));
+    const row = taskRow(t, this.index);
+    await INSERT_TASK.run(this.db, row);
     for (const lock_key of new Set(t.lockKeys)) await INSERT_LOCK.run(this.db, { task_id: t.id, lock_key });
-    await this.emit('task', 'created', t.id, t.namespace, t as unknown as Record<string, unknown>);
+    this.record('task', 'created', t.id, t.namespace, t, row.doc);
     return t;
   }
 
@@ -253,13 +265,14 @@ export class SqlTx extends SqlReader implements StoreTx {
       throw new InvalidStateError({ type: 'task', id }, 'update', current.state, `expected ${expectState.join(' or ')}`);
     }
     const next: Task = { ...current, ...patch, updatedAt: this.nowIso };
-    const columns = changedColumns(taskRow(current, 0), taskRow(next, 0));
+    const doc = JSON.stringify(next);
+    const columns = changedColumns(taskColumns(current, 0), taskColumns(next, 0), doc);
     const updated = await UPDATE_TASK.run(this.db, columns, { id, state: current.state });
     if (updated !== 1) throw new ConflictError(`task ${id} was changed by another runner`, { type: 'task', id });
     // An ended task holds no lock.
     if (next.state !== current.state && (next.state === 'success' || next.state === 'error')) await DELETE_LOCKS.run(this.db, { task_id: id });
     // Progress ticks are not worth an event each; state changes always are.
-    if (!quiet || patch.state !== undefined) await this.emit('task', 'updated', id, next.namespace, next as unknown as Record<string, unknown>);
+    if (!quiet || patch.state !== undefined) this.record('task', 'updated', id, next.namespace, next, doc);
     return next;
   }
 
