@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import ajvFormats from 'ajv-formats';
+import { lazyValidatorBuilder } from './lazy-validation.js';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Volumed } from '../app/open.js';
 import { handleError } from './errors.js';
@@ -46,6 +47,7 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
     bodyLimit: BODY_LIMIT,
     // One line per request, written in onResponse below, instead of two.
     logController: new LogController({ disableRequestLogging: true }),
+    schemaController: { compilersFactory: { buildValidator: lazyValidatorBuilder() } },
     ajv: {
       // Unknown fields are an error, never silently dropped; query strings are coerced.
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
