@@ -241,18 +241,19 @@ export class Engine {
    */
   async waitForTask(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Task> {
     const deadline = Date.now() + timeoutMs;
-    const first = await this.getTask(id);
-    if (isBatch(first)) {
-      // A batch ends when its items' tasks have: wait for each in turn.
-      for (const item of first.items) {
-        const taskId = item.result?.taskId;
-        if (typeof taskId === 'string' && Date.now() < deadline) await this.waitForTask(taskId, deadline - Date.now(), signal);
-      }
-      return this.getTask(id);
-    }
+    // Watching before the read: a commit between the two is not missed, and the task is read once.
     const watcher = this.store.watch({ keys: [id] });
     try {
       let task = await this.getTask(id);
+      if (isBatch(task)) {
+        watcher.close();
+        // A batch ends when its items' tasks have: wait for each in turn.
+        for (const item of task.items) {
+          const taskId = item.result?.taskId;
+          if (typeof taskId === 'string' && Date.now() < deadline) await this.waitForTask(taskId, deadline - Date.now(), signal);
+        }
+        return this.getTask(id);
+      }
       while (!taskEnded(task)) {
         const change = await watcher.next(deadline - Date.now(), signal);
         if (!change) break;

@@ -69,7 +69,10 @@ export class ChangeHub {
 
   watch(filter: ChangeFilter): Watcher {
     const sets: Set<HubWatcher>[] = [];
+    let closed = false;
     const w = new HubWatcher(() => {
+      if (closed) return;
+      closed = true;
       for (const s of sets) s.delete(w);
       this.count--;
     });

@@ -39,6 +39,30 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** Removes a file, or a folder and what it holds; nothing there is done already. One unlink for a block object (fs.rm walks even a single file with several calls). */
+async function removeObject(p: string): Promise<void> {
+  try {
+    await fs.unlink(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'EISDIR' && code !== 'EPERM') throw e;
+    await fs.rm(p, { recursive: true, force: true });
+  }
+}
+
+/** Removes a folder that is usually empty or missing, with one call when it is. */
+async function removeFolder(p: string): Promise<void> {
+  try {
+    await fs.rmdir(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+    await fs.rm(p, { recursive: true, force: true });
+  }
+}
+
 function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -213,8 +237,8 @@ export class FileDriver extends DriverBase {
 
   async deleteVolume(volume: VolumeRef): Promise<void> {
     const abs = this.abs(volume.externalId ?? this.volumeRel(volume.id, volume.kind));
-    await fs.rm(abs, { recursive: true, force: true });
-    await fs.rm(path.join(this.root, SNAPSHOTS_DIR, assertSafeId(volume.id)), { recursive: true, force: true });
+    await removeObject(abs);
+    await removeFolder(path.join(this.root, SNAPSHOTS_DIR, assertSafeId(volume.id)));
   }
 
   override async extendVolume(volume: VolumeRef, sizeBytes: number): Promise<{ sizeBytes: number }> {
@@ -248,7 +272,7 @@ export class FileDriver extends DriverBase {
 
   override async deleteSnapshot(snapshot: SnapshotRef): Promise<void> {
     const rel = snapshot.externalId ?? this.snapshotRel(snapshot.volume.id, snapshot.id, snapshot.volume.kind);
-    await fs.rm(this.abs(rel), { recursive: true, force: true });
+    await removeObject(this.abs(rel));
   }
 
   override async revertToSnapshot(volume: VolumeRef, snapshot: SnapshotRef): Promise<void> {

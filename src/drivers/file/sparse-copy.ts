@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { promisify } from 'node:util';
 import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 
 const READ_CHUNK = 1024 * 1024;
@@ -31,6 +32,9 @@ async function writeDataOnly(fh: fs.FileHandle, buf: Buffer, length: number, off
 
 const execFileAsync = promisify(execFile);
 
+/** Folders whose filesystem refused a reflink clone: each copy there skips the attempt (a failing system call and a thrown error). */
+const reflinkRefused = new Set<string>();
+
 /** `cp --sparse=always`; false when there is no such cp here (the caller copies itself). */
 async function copyWithCp(src: string, dst: string): Promise<boolean> {
   try {
@@ -49,35 +53,38 @@ async function copyWithCp(src: string, dst: string): Promise<boolean> {
  * filesystem allows it, else a hole-keeping copy. Returns how it copied.
  */
 export async function copySparseFile(src: string, dst: string, progress?: ProgressFn): Promise<'reflink' | 'sparse'> {
-  try {
-    await fs.copyFile(src, dst, fsConstants.COPYFILE_FICLONE_FORCE);
-    const { size } = await fs.stat(dst);
-    progress?.(size, size);
-    return 'reflink';
-  } catch {
-    // No reflink here (ext4, tmpfs, across filesystems): copy the data extents.
-  }
-  // coreutils' cp finds the data extents with SEEK_DATA/SEEK_HOLE, which Node
-  // cannot: a mostly empty 2 GiB volume copies in milliseconds instead of
-  // reading 2 GiB of zeros. Small files are read here: that is quicker than
-  // starting a process. Without cp, the read loop below does the same.
-  if ((await fs.stat(src)).size >= CP_FROM_BYTES && (await copyWithCp(src, dst))) {
-    // Durable before the caller renames it into place, as the loop's copy is.
-    const copied = await fs.open(dst, 'r+');
-    await copied.sync().finally(() => copied.close());
-    const { size } = await fs.stat(dst);
-    progress?.(size, size);
-    return 'sparse';
+  const dir = path.dirname(dst);
+  if (!reflinkRefused.has(dir)) {
+    try {
+      await fs.copyFile(src, dst, fsConstants.COPYFILE_FICLONE_FORCE);
+      const { size } = await fs.stat(dst);
+      progress?.(size, size);
+      return 'reflink';
+    } catch {
+      // No reflink here (ext4, tmpfs, across filesystems): copy the data extents, and do not ask again.
+      reflinkRefused.add(dir);
+    }
   }
   const source = await fs.open(src, 'r');
   try {
     const { size } = await source.stat();
+    // coreutils' cp finds the data extents with SEEK_DATA/SEEK_HOLE, which Node
+    // cannot: a mostly empty 2 GiB volume copies in milliseconds instead of
+    // reading 2 GiB of zeros. Small files are read here: that is quicker than
+    // starting a process. Without cp, the read loop below does the same.
+    if (size >= CP_FROM_BYTES && (await copyWithCp(src, dst))) {
+      // Durable before the caller renames it into place, as the loop's copy is.
+      const copied = await fs.open(dst, 'r+');
+      await copied.sync().finally(() => copied.close());
+      progress?.(size, size);
+      return 'sparse';
+    }
     const target = await fs.open(dst, 'w');
     try {
       await target.truncate(size);
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)));
       for (let offset = 0; offset < size; ) {
-        const { bytesRead } = await source.read(buf, 0, Math.min(READ_CHUNK, size - offset), offset);
+        const { bytesRead } = await source.read(buf, 0, Math.min(buf.length, size - offset), offset);
         if (bytesRead === 0) break;
         await writeDataOnly(target, buf, bytesRead, offset);
         offset += bytesRead;
