@@ -47,6 +47,22 @@ describe('file driver specifics', () => {
     }
   });
 
+  it('finishes an empty volume cut off before it was sized, and keeps what a repeated create finds', async () => {
+    const id = randomUUID();
+    // A crash between creating the file and sizing it leaves it empty under its name.
+    await fs.mkdir(path.join(fx.root, 'volumes'), { recursive: true });
+    const file = path.join(fx.root, 'volumes', `${id}.img`);
+    await fs.writeFile(file, '');
+    const created = await fx.driver.createVolume({ id, sizeBytes: 8 * 1024 * 1024, kind: 'block' });
+    expect(created.sizeBytes).toBe(8 * 1024 * 1024);
+    expect((await fs.stat(file)).size).toBe(8 * 1024 * 1024);
+    // Repeated with bytes written: nothing is truncated or replaced.
+    await fs.writeFile(file, Buffer.alloc(16, 7), { flag: 'r+' });
+    const again = await fx.driver.createVolume({ id, sizeBytes: 4 * 1024 * 1024, kind: 'block' });
+    expect(again.sizeBytes).toBe(8 * 1024 * 1024);
+    expect((await fs.readFile(file)).subarray(0, 16)).toEqual(Buffer.alloc(16, 7));
+  });
+
   it('refuses ids that are not identifiers', async () => {
     await expect(fx.driver.createVolume({ id: '../escape', sizeBytes: 1, kind: 'block' })).rejects.toThrow(/valid identifier/);
   });

@@ -199,6 +199,7 @@ export class FileDriver extends DriverBase {
   async createVolume(req: CreateVolumeRequest): Promise<CreatedVolume> {
     const rel = this.volumeRel(req.id, req.kind);
     const finalAbs = this.abs(rel);
+    if (req.kind === 'block' && !req.source) return { externalId: rel, sizeBytes: await this.createEmptyFile(finalAbs, req.sizeBytes) };
     if (await exists(finalAbs)) {
       // A repeated call after a crash: the object is complete (it was renamed into place).
       return { externalId: rel, sizeBytes: req.kind === 'block' ? Math.max((await fs.stat(finalAbs)).size, req.sizeBytes) : req.sizeBytes };
@@ -212,27 +213,47 @@ export class FileDriver extends DriverBase {
     }
     if (sourceAbs !== null && !(await exists(sourceAbs))) throw new BackendError(`source of volume ${req.id} is missing on storage`);
     await this.buildInto(finalAbs, async (tmp) => {
-      if (req.kind === 'file') {
-        if (sourceAbs) await this.copyObject(sourceAbs, tmp, 'file');
-        else await fs.mkdir(tmp, { mode: 0o755 });
-        return;
-      }
-      if (sourceAbs) {
+      if (sourceAbs === null) await fs.mkdir(tmp, { mode: 0o755 });
+      else if (req.kind === 'file') await this.copyObject(sourceAbs, tmp, 'file');
+      else {
         await copySparseFile(sourceAbs, tmp);
         const { size } = await fs.stat(tmp);
         if (size < req.sizeBytes) await fs.truncate(tmp, req.sizeBytes);
-        return;
-      }
-      // An empty volume: one sparse file of the asked size, in as few system calls as it takes.
-      const fh = await fs.open(tmp, 'wx');
-      try {
-        await fh.truncate(req.sizeBytes);
-      } finally {
-        await fh.close();
       }
     });
     const sizeBytes = req.kind === 'block' && sourceAbs !== null ? (await fs.stat(finalAbs)).size : req.sizeBytes;
     return { externalId: rel, sizeBytes };
+  }
+
+  /**
+   * An empty block volume: a sparse file made under its final name and sized,
+   * three system calls. Nothing of it can be half-made: a file cut off before
+   * it was sized is only short, and the repeated call (the task's retry after
+   * a crash) opens it and grows it to the asked size.
+   */
+  private async createEmptyFile(finalAbs: string, sizeBytes: number): Promise<number> {
+    let fh: fs.FileHandle;
+    let existed = false;
+    try {
+      fh = await fs.open(finalAbs, 'wx');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        existed = true;
+        fh = await fs.open(finalAbs, 'r+');
+      } else if (code === 'ENOENT') {
+        // The first volume (or a folder removed by hand): make the folder once, not per create.
+        await fs.mkdir(path.dirname(finalAbs), { recursive: true });
+        fh = await fs.open(finalAbs, 'wx');
+      } else throw e;
+    }
+    try {
+      const size = existed ? (await fh.stat()).size : 0;
+      if (size < sizeBytes) await fh.truncate(sizeBytes);
+      return Math.max(size, sizeBytes);
+    } finally {
+      await fh.close();
+    }
   }
 
   async deleteVolume(volume: VolumeRef): Promise<void> {
