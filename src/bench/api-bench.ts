@@ -66,8 +66,8 @@ async function main(): Promise<void> {
     }
     result.creates = runs;
     out.write('\ncreate → available (?wait=true, 1 GiB sparse; a fresh server per concurrency)\n');
-    const w = [14, 12, 10, 10, 10, 18];
-    out.write(line(['concurrency', 'creates/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU ms/op'], w));
+    const w = [14, 12, 10, 10, 10, 16];
+    out.write(line(['concurrency', 'creates/s', 'p50 ms', 'p99 ms', 'errors', 'loop CPU ms/op'], w));
     for (const r of runs) out.write(line([String(r.concurrency), fmt(r.perSecond), fmt(r.p50Ms, 1), fmt(r.p99Ms, 1), String(r.errors), fmt(r.serverCpuMsPerCreate, 2)], w));
   }
 
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       try {
         const life = await lifecycleRun(`${server.url}/api/v1`, Number(values.clients), SECONDS, () => server.cpuSeconds());
         result.lifecycle = life;
-        out.write(`\nlifecycle (create, attach, snapshot, detach, delete snapshot, delete) with ${String(life.clients)} clients: ${fmt(life.perSecond, 1)}/s, ${String(life.errors)} errors, server CPU ${fmt(life.serverCpuMsPerLifecycle, 1)} ms per lifecycle\n`);
+        out.write(`\nlifecycle (create, attach, snapshot, detach, delete snapshot, delete) with ${String(life.clients)} clients: ${fmt(life.perSecond, 1)}/s, ${String(life.errors)} errors, event-loop CPU ${fmt(life.serverCpuMsPerLifecycle, 1)} ms per lifecycle\n`);
         const w = [20, 8, 10, 10];
         out.write(line(['step', 'count', 'p50 ms', 'p99 ms'], w));
         for (const [name, s] of Object.entries(life.steps)) out.write(line([name, String(s.count), fmt(s.p50, 1), fmt(s.p99, 1)], w));
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
         const reads = await readRun(server.url, ids, SECONDS, Number(values.samples), () => server.cpuSeconds());
         const rss = await server.rss();
         result.reads = { ...reads, rssBytes: rss };
-        out.write(`\nreads with ${String(reads.storeVolumes)} volumes in the store, ${String(reads.connections)} connections: show ${fmt(reads.showPerSecond)} req/s, list page of 100 ${fmt(reads.listPerSecond)} req/s, ${String(reads.errors)} errors, server CPU ${fmt(reads.serverCpuUsPerShow)} / ${fmt(reads.serverCpuUsPerList)} µs per show / list, server RSS ${fmt(rss / 2 ** 20)} MiB\n`);
+        out.write(`\nreads with ${String(reads.storeVolumes)} volumes in the store, ${String(reads.connections)} connections: show ${fmt(reads.showPerSecond)} req/s, list page of 100 ${fmt(reads.listPerSecond)} req/s, ${String(reads.errors)} errors, event-loop CPU ${fmt(reads.serverCpuUsPerShow)} / ${fmt(reads.serverCpuUsPerList)} µs per show / list, server RSS ${fmt(rss / 2 ** 20)} MiB\n`);
         const w = [32, 8, 10, 10];
         out.write(line(['one at a time', 'count', 'p50 ms', 'p99 ms'], w));
         for (const [name, s] of Object.entries(reads.latency)) out.write(line([name, String(s.count), fmt(s.p50, 2), fmt(s.p99, 2)], w));

@@ -13,7 +13,7 @@ export interface CreateRun {
   readonly p99Ms: number;
   /** Connection errors, non-2xx answers and 2xx answers whose task did not succeed. */
   readonly errors: number;
-  /** Server CPU (user + system) per create, in milliseconds. */
+  /** Server event-loop CPU (user + system) per create, in milliseconds. */
   readonly serverCpuMsPerCreate: number;
 }
 

@@ -12,7 +12,7 @@ export interface LifecycleRun {
   readonly lifecycles: number;
   readonly perSecond: number;
   readonly errors: number;
-  /** Server CPU (user + system) per lifecycle (six operations), in milliseconds. */
+  /** Server event-loop CPU (user + system) per lifecycle (six operations), in milliseconds. */
   readonly serverCpuMsPerLifecycle: number;
   readonly steps: Record<string, Summary>;
 }

@@ -13,7 +13,7 @@ export interface ReadRun {
   readonly showPerSecond: number;
   readonly listPerSecond: number;
   readonly errors: number;
-  /** Server CPU (user + system) per request, in microseconds. */
+  /** Server event-loop CPU (user + system) per request, in microseconds. */
   readonly serverCpuUsPerShow: number;
   readonly serverCpuUsPerList: number;
   readonly latency: Record<string, Summary>;

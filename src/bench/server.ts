@@ -16,7 +16,11 @@ export interface BenchServer {
   readonly child: ChildProcess;
   /** Resident set size now, in bytes (from /proc). */
   rss(): Promise<number>;
-  /** CPU time the server has used so far (user + system), in seconds, from /proc: per-operation cost that a busy neighbour on the machine does not change much, unlike rates. */
+  /**
+   * CPU time the server's main thread (the event loop) has used so far, user +
+   * system, in seconds, from /proc: a per-operation cost that a busy
+   * neighbour on the machine changes far less than it changes rates.
+   */
   cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
   kill9(): Promise<void>;
@@ -49,7 +53,8 @@ export async function startServer(dataDir: string, extraConfig = ''): Promise<Be
       return kb * 1024;
     },
     async cpuSeconds() {
-      const stat = await fs.readFile(`/proc/${String(child.pid)}/stat`, 'utf8');
+      // The main thread's own line (its task id is the pid): the event loop, which bounds throughput, without the thread pool's file calls.
+      const stat = await fs.readFile(`/proc/${String(child.pid)}/task/${String(child.pid)}/stat`, 'utf8');
       // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;

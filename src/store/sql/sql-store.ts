@@ -75,10 +75,18 @@ export abstract class SqlStore extends SqlReader implements Store {
   /** Commits what is queued, a group at a time; what arrives meanwhile forms the next group. */
   private async flush(): Promise<void> {
     try {
-      while (this.queue.length) await this.commitGroup(this.queue.splice(0, MAX_GROUP));
+      while (this.queue.length) {
+        await this.beforeCommit();
+        await this.commitGroup(this.queue.splice(0, MAX_GROUP));
+      }
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** What the database must do before the next commit (SQLite: let its log be copied back, see checkpointer.ts). */
+  protected beforeCommit(): Promise<void> | undefined {
+    return undefined;
   }
 
   /** Where the database allows, the write connection itself, so templates skip Kysely's promises (see templates.ts). */

@@ -7,10 +7,14 @@ import type { Task, Volume } from '../../domain/types.js';
 import { parseTask } from '../sql/rows.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { runDirectly, type DirectRunner } from '../sql/templates.js';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** Sees every statement run (tests read query plans with it). */
   readonly onQuery?: (sql: string, parameters: readonly unknown[]) => void;
+  /** Pages the write-ahead log may hold before a commit waits for its checkpoint, and how often it is checkpointed (tests make both small). */
+  readonly walLimitPages?: number;
+  readonly checkpointEveryMs?: number;
 }
 
 /** How many distinct statements stay prepared (lists with `IN (...)` lists make a few variants each). */
@@ -62,6 +66,7 @@ export class SqliteStore extends SqlStore {
     readDb: Kysely<Database> | undefined,
     private readonly fast: FastReads | undefined,
     private readonly writeRunner: DirectRunner | undefined,
+    private readonly checkpointer?: Checkpointer,
   ) {
     super(db, readDb);
   }
@@ -97,6 +102,12 @@ export class SqliteStore extends SqlStore {
     }
     // An in-memory database has one connection only; a file gets a second one for reads.
     if (file === ':memory:') return new SqliteStore(db, undefined, undefined, writeRunner);
+    // Checkpoints run on their own thread; where it cannot start, SQLite's own at commit remain.
+    const checkpointer = await startCheckpointer(file, {
+      ...(options.walLimitPages !== undefined ? { logLimitPages: options.walLimitPages } : {}),
+      ...(options.checkpointEveryMs !== undefined ? { everyMs: options.checkpointEveryMs } : {}),
+    }).catch(() => undefined);
+    if (checkpointer) database.pragma('wal_autocheckpoint = 0');
     const reader = new Sqlite(file, { readonly: true });
     reader.pragma('busy_timeout = 5000');
     const fast: FastReads = {
@@ -108,7 +119,17 @@ export class SqliteStore extends SqlStore {
     const prepareRead = statementCache(reader);
     const readDb = kysely(reader, prepareRead);
     if (!onQuery) runDirectly(readDb, directRunner(prepareRead));
-    return new SqliteStore(db, readDb, fast, writeRunner);
+    return new SqliteStore(db, readDb, fast, writeRunner, checkpointer);
+  }
+
+  protected override beforeCommit(): Promise<void> | undefined {
+    return this.checkpointer?.beforeCommit();
+  }
+
+  override async close(): Promise<void> {
+    // The worker's connection closes first, so the writer's close (the last connection) checkpoints and removes the log.
+    await this.checkpointer?.stop();
+    await super.close();
   }
 
   override async getVolume(id: string): Promise<Volume | undefined> {
