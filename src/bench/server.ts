@@ -6,7 +6,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.js');
+/** The `volumed` command as installed (its entry sets the thread pool's size before Node starts it). */
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/volumed.cjs');
 
 /** USER_HZ: what /proc counts CPU time in on Linux. */
 const CLOCK_TICKS = 100;

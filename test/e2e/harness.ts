@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/cli/main.js');
+/** The `volumed` command as installed (bin/volumed.cjs loads dist/cli/main.js). */
+export const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/volumed.cjs');
 
 export interface RunningServer {
   readonly url: string;
