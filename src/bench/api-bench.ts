@@ -26,13 +26,15 @@ const { values } = parseArgs({
     'recovery-tasks': { type: 'string', default: '10000' },
     only: { type: 'string', default: 'creates,lifecycle,reads,recovery' },
     out: { type: 'string', default: 'bench-results' },
+    // Where data dirs (and so file pools) are made: creating files costs what that filesystem's state makes it.
+    dir: { type: 'string', default: os.tmpdir() },
   },
 });
 const SECONDS = Number(values.seconds);
 const only = new Set((values.only ?? '').split(','));
 
 async function withDataDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'volumed-bench-'));
+  const dir = await fs.mkdtemp(path.join(values.dir ?? os.tmpdir(), 'volumed-bench-'));
   try {
     return await fn(dir);
   } finally {
@@ -44,7 +46,7 @@ const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(d
 const line = (cells: readonly string[], widths: readonly number[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('') + '\n';
 
 async function main(): Promise<void> {
-  const result: Record<string, unknown> = { when: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '' };
+  const result: Record<string, unknown> = { when: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', dataDirsIn: values.dir };
   const out = process.stdout;
 
   if (only.has('creates')) {
