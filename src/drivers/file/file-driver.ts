@@ -39,29 +39,26 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-/** Removes a file, or a folder and what it holds; nothing there is done already. One unlink for a block object (fs.rm walks even a single file with several calls). */
-async function removeObject(p: string): Promise<void> {
+/**
+ * Removes `p` with the one call that usually does it (`first`); where that
+ * fails with one of `walkOn`, removes the folder and what it holds. Nothing
+ * there is done already. (fs.rm walks even a single file with several calls.)
+ */
+async function remove(p: string, first: (p: string) => Promise<void>, walkOn: readonly string[]): Promise<void> {
   try {
-    await fs.unlink(p);
+    await first(p);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = (e as NodeJS.ErrnoException).code ?? '';
     if (code === 'ENOENT') return;
-    if (code !== 'EISDIR' && code !== 'EPERM') throw e;
+    if (!walkOn.includes(code)) throw e;
     await fs.rm(p, { recursive: true, force: true });
   }
 }
 
-/** Removes a folder that is usually empty or missing, with one call when it is. */
-async function removeFolder(p: string): Promise<void> {
-  try {
-    await fs.rmdir(p);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-    await fs.rm(p, { recursive: true, force: true });
-  }
-}
+/** A block object (a file) with one unlink; a file object (a folder) with what it holds. */
+const removeObject = (p: string): Promise<void> => remove(p, fs.unlink, ['EISDIR', 'EPERM']);
+/** A folder that is usually empty or missing, with one rmdir when it is. */
+const removeFolder = (p: string): Promise<void> => remove(p, fs.rmdir, ['ENOTEMPTY', 'EEXIST']);
 
 function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
