@@ -63,13 +63,15 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-/** Starts checkpointing `file` off the event loop; resolves once the worker's connection is open. */
 export interface CheckpointerOptions {
   readonly logLimitPages?: number;
   readonly everyMs?: number;
   readonly onError?: (message: string) => void;
+  /** The worker has gone (it failed, or was stopped): the writer must checkpoint again itself. */
+  readonly onGone?: () => void;
 }
 
+/** Starts checkpointing `file` off the event loop; resolves once the worker's connection is open. */
 export async function startCheckpointer(file: string, options: CheckpointerOptions = {}): Promise<Checkpointer> {
   const logLimitPages = options.logLimitPages ?? LOG_LIMIT_PAGES;
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -97,10 +99,19 @@ export async function startCheckpointer(file: string, options: CheckpointerOptio
       logPages = 0;
     }
   });
-  // A process with nothing else to do may exit; the store's close stops the worker in order.
-  worker.unref();
   let waiting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
+  let gone = false;
+  const onGone = (): void => {
+    if (gone) return;
+    gone = true;
+    caughtUp?.();
+    options.onGone?.();
+  };
+  worker.on('error', (e: Error) => options.onError?.(e.message));
+  worker.once('exit', onGone);
+  // A process with nothing else to do may exit; the store's close stops the worker in order.
+  worker.unref();
   const stop = async (): Promise<void> => {
     caughtUp?.();
     // Held open until the worker has closed its connection.
@@ -117,7 +128,7 @@ export async function startCheckpointer(file: string, options: CheckpointerOptio
   };
   return {
     beforeCommit() {
-      if (logPages < logLimitPages || stopping) return undefined;
+      if (logPages < logLimitPages || stopping || gone) return undefined;
       waiting ??= new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, MAX_HOLD_MS);
         caughtUp = () => {

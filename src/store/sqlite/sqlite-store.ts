@@ -17,6 +17,8 @@ export interface SqliteStoreOptions {
   readonly checkpointEveryMs?: number;
 }
 
+/** SQLite's default threshold for the checkpoint it runs at commit. */
+const AUTO_CHECKPOINT_PAGES = 1000;
 /** How many distinct statements stay prepared (lists with `IN (...)` lists make a few variants each). */
 const STATEMENT_CACHE = 1000;
 
@@ -106,6 +108,10 @@ export class SqliteStore extends SqlStore {
     const checkpointer = await startCheckpointer(file, {
       ...(options.walLimitPages !== undefined ? { logLimitPages: options.walLimitPages } : {}),
       ...(options.checkpointEveryMs !== undefined ? { everyMs: options.checkpointEveryMs } : {}),
+      // Without the worker (failed, or stopped at close), SQLite's own checkpoint at commit again.
+      onGone: () => {
+        if (database.open) database.pragma(`wal_autocheckpoint = ${String(AUTO_CHECKPOINT_PAGES)}`);
+      },
     }).catch(() => undefined);
     if (checkpointer) database.pragma('wal_autocheckpoint = 0');
     const reader = new Sqlite(file, { readonly: true });
