@@ -8,6 +8,17 @@ import { SqliteStore } from './sqlite-store.js';
 
 describeStore('sqlite', () => SqliteStore.open(':memory:'));
 
+// As a server runs it: a file, a read connection beside the writer, checkpoints on their own thread.
+const fileStores: string[] = [];
+describeStore('sqlite file', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'volumed-sqlite-file-'));
+  fileStores.push(dir);
+  return SqliteStore.open(path.join(dir, 'volumed.db'));
+});
+afterAll(async () => {
+  for (const dir of fileStores) await fs.rm(dir, { recursive: true, force: true });
+});
+
 describe('SqliteStore indexes', () => {
   let dir: string;
   beforeAll(async () => {
