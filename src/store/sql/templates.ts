@@ -92,7 +92,7 @@ export class ColumnUpdate {
 export class RowInsert {
   private readonly byColumns = new Map<string, Template<string, unknown>>();
 
-  constructor(private readonly table: 'volumes' | 'tasks' | 'snapshots' | 'attachments' | 'volume_labels') {}
+  constructor(private readonly table: 'volumes' | 'tasks' | 'snapshots' | 'attachments') {}
 
   async run(db: Kysely<Database>, row: object): Promise<void> {
     const values = row as Readonly<Record<string, unknown>>;
@@ -102,7 +102,7 @@ export class RowInsert {
     if (!template) {
       const { table } = this;
       // As in ColumnUpdate: the table is chosen at run time, beyond what Kysely's types follow.
-      template = new Template(columns, (kdb, p) => kdb.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, p[c]]))));
+      template = new Template(columns, (kdb, p) => kdb.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, p[c]])) as never));
       this.byColumns.set(signature, template);
     }
     await template.run(db, values);
