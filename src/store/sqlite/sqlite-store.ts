@@ -3,8 +3,6 @@
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type LogEvent } from 'kysely';
 import { migrationProvider, type Database } from '../sql/schema.js';
-import type { Task, Volume } from '../../domain/types.js';
-import { parseTask } from '../sql/rows.js';
 import { SqlStore } from '../sql/sql-store.js';
 import { runDirectly, type DirectRunner } from '../sql/templates.js';
 import { startCheckpointer, type Checkpointer } from './checkpointer.js';
@@ -50,14 +48,6 @@ function directRunner(prepare: (text: string) => Sqlite.Statement): DirectRunner
   };
 }
 
-/** The hottest reads, as prepared statements on the read connection: no query building on the way. */
-interface FastReads {
-  readonly volume: Sqlite.Statement<[string], { doc: string }>;
-  readonly task: Sqlite.Statement<[string], { doc: string }>;
-  readonly index: Sqlite.Statement<[], { value: number }>;
-  /** SQLite's count of commits by other connections (this process's writer, or another process). */
-  readonly dataVersion: Sqlite.Statement<[], number>;
-}
 
 export class SqliteStore extends SqlStore {
   readonly exclusive = true;
@@ -66,7 +56,8 @@ export class SqliteStore extends SqlStore {
   private constructor(
     db: Kysely<Database>,
     readDb: Kysely<Database> | undefined,
-    private readonly fast: FastReads | undefined,
+    /** `pragma data_version` on the read connection (a file store's). */
+    private readonly dataVersion: Sqlite.Statement<[], number> | undefined,
     private readonly writeRunner: DirectRunner | undefined,
     private readonly checkpointer?: Checkpointer,
   ) {
@@ -116,16 +107,12 @@ export class SqliteStore extends SqlStore {
     if (checkpointer) database.pragma('wal_autocheckpoint = 0');
     const reader = new Sqlite(file, { readonly: true });
     reader.pragma('busy_timeout = 5000');
-    const fast: FastReads = {
-      volume: reader.prepare('select doc from volumes where id = ?'),
-      task: reader.prepare('select doc from tasks where id = ?'),
-      index: reader.prepare("select value from counters where name = 'index'"),
-      dataVersion: reader.prepare<[], number>('pragma data_version').pluck(),
-    };
+    // SQLite's count of commits by other connections (this process's writer, or another process).
+    const dataVersion = reader.prepare<[], number>('pragma data_version').pluck();
     const prepareRead = statementCache(reader);
     const readDb = kysely(reader, prepareRead);
     if (!onQuery) runDirectly(readDb, directRunner(prepareRead));
-    return new SqliteStore(db, readDb, fast, writeRunner, checkpointer);
+    return new SqliteStore(db, readDb, dataVersion, writeRunner, checkpointer);
   }
 
   protected override beforeCommit(): Promise<void> | undefined {
@@ -138,32 +125,15 @@ export class SqliteStore extends SqlStore {
     await super.close();
   }
 
-  override async getVolume(id: string): Promise<Volume | undefined> {
-    if (!this.fast) return super.getVolume(id);
-    const row = this.fast.volume.get(id);
-    return row ? (JSON.parse(row.doc) as Volume) : undefined;
-  }
-
-  override async getVolumeJson(id: string): Promise<string | undefined> {
-    if (!this.fast) return super.getVolumeJson(id);
-    return this.fast.volume.get(id)?.doc;
-  }
-
-  override async getTask(id: string): Promise<Task | undefined> {
-    if (!this.fast) return super.getTask(id);
-    const row = this.fast.task.get(id);
-    return row ? parseTask(row.doc) : undefined;
-  }
-
   /**
    * Every answer carries the index: it is read again only when a commit has
    * happened since (SQLite's data_version moves on any other connection's
    * commit: this process's writer, or another process sharing the file).
    */
   override async latestIndex(): Promise<number> {
-    if (!this.fast) return super.latestIndex();
-    const dataVersion = this.fast.dataVersion.get() ?? 0;
-    if (this.known?.dataVersion !== dataVersion) this.known = { dataVersion, index: Number(this.fast.index.get()?.value ?? 0) };
+    if (!this.dataVersion) return super.latestIndex();
+    const dataVersion = this.dataVersion.get() ?? 0;
+    if (this.known?.dataVersion !== dataVersion) this.known = { dataVersion, index: await super.latestIndex() };
     return this.known.index;
   }
 }
