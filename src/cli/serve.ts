@@ -51,7 +51,7 @@ export async function serve(flags: ConfigOverrides): Promise<void> {
     dataDir: config.dataDir,
     acl: config.acl,
     pools: config.pools,
-    runner: { concurrency: config.taskConcurrency, logger: (msg, fields) => logger.info(fields ?? {}, msg) },
+    runner: { ...(config.taskConcurrency !== undefined ? { concurrency: config.taskConcurrency } : {}), logger: (msg, fields) => logger.info(fields ?? {}, msg) },
     ...(config.quotaDefaults ? { quotaDefaults: config.quotaDefaults } : {}),
   });
   await syncTypes(volumed, config);

@@ -85,7 +85,8 @@ export interface ServerConfig {
   readonly pools: NonNullable<FileConfig['pools']>;
   readonly types: NonNullable<FileConfig['types']>;
   readonly quotaDefaults: FileConfig['quotaDefaults'];
-  readonly taskConcurrency: number;
+  /** Tasks run at once; unset, the runner's default (DEFAULT_CONCURRENCY). */
+  readonly taskConcurrency: number | undefined;
   readonly acl: boolean;
   readonly insecureNoAcl: boolean;
   readonly tls: { readonly cert: string; readonly key: string } | undefined;
@@ -97,8 +98,6 @@ export interface ServerConfig {
 
 export class ConfigError extends Error {}
 
-/** Tasks run at once by a server; file-pool work is a few syscalls each. */
-export const DEFAULT_TASK_CONCURRENCY = 256;
 
 export const DEFAULT_LISTEN = '127.0.0.1:8776';
 export const DEFAULT_DATA_DIR = './.volumed';
@@ -213,7 +212,7 @@ export async function loadConfig(flags: ConfigOverrides, env: NodeJS.ProcessEnv 
     pools: file.pools ?? [{ id: 'local', driver: 'file' }],
     types: file.types ?? [],
     quotaDefaults: file.quotaDefaults,
-    taskConcurrency: file.taskConcurrency ?? DEFAULT_TASK_CONCURRENCY,
+    taskConcurrency: file.taskConcurrency,
     logLevel: file.logLevel ?? (env.VOLUMED_LOG_LEVEL as ServerConfig['logLevel'] | undefined) ?? 'info',
   };
 }
