@@ -34,6 +34,8 @@ export interface TaskSpec {
   readonly resourceType: Task['resourceType'];
   readonly resourceId: string;
   readonly params?: Readonly<Record<string, unknown>>;
+  /** The lock keys are ids made for this request (a new volume's): no task can hold them yet. */
+  readonly freshLockKeys?: boolean;
 }
 
 /** A task on one volume, serialized with every other task on it. */
@@ -51,7 +53,7 @@ export async function enqueue(ctx: EngineContext, tx: StoreTx, spec: TaskSpec): 
   const now = new Date().toISOString();
   let claim = ctx.offerSlot();
   if (claim) tx.afterRollback(() => claim?.release());
-  if (claim && (await tx.lockBusy(spec.lockKeys))) {
+  if (claim && !spec.freshLockKeys && (await tx.lockBusy(spec.lockKeys))) {
     claim.release();
     claim = undefined;
   }
@@ -114,8 +116,10 @@ export async function finishVolume(tx: StoreTx, id: string, actions: VolumeActio
     if (!volume) throw new NotFoundError('volume', id);
     throw new InvalidStateError({ type: 'volume', id }, `finish ${names.join('/')} of volume`, volume.status, 'its status was changed meanwhile');
   }
-  const attachmentsLeft = (await tx.listAttachments(id)).length;
-  const status = resolveOutcome(transition[end], { previous: volume.previousStatus ?? (attachmentsLeft ? 'in-use' : 'available'), attachmentsLeft });
+  const outcome = transition[end];
+  // A fixed status (a create's `available`) does not depend on the attachments.
+  const attachmentsLeft = outcome.to === 'status' ? 0 : (await tx.listAttachments(id)).length;
+  const status = resolveOutcome(outcome, { previous: volume.previousStatus ?? (attachmentsLeft ? 'in-use' : 'available'), attachmentsLeft });
   if (status === 'removed') throw new Error(`finishVolume cannot remove volume ${id}; the handler removes the record`);
   return tx.updateVolume(id, { ...patch, status }, { status: [volume.status], modifyIndex: volume.modifyIndex });
 }

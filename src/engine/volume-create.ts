@@ -152,7 +152,15 @@ export async function createVolume(ctx: EngineContext, input: CreateVolumeInput)
     // neither a force-delete of the new one nor work on the source runs beside it.
     const source = placement.driverSource;
     const sourceVolume = source && 'snapshot' in source ? source.snapshot.volume.id : source && 'volume' in source ? source.volume.id : null;
-    const task = await enqueue(ctx, tx, { operation: 'volume.create', namespace, lockKeys: sourceVolume ? [id, sourceVolume] : [id], resourceType: 'volume', resourceId: id, params: { source: placement.driverSource ?? null } });
+    const task = await enqueue(ctx, tx, {
+      operation: 'volume.create',
+      namespace,
+      lockKeys: sourceVolume ? [id, sourceVolume] : [id],
+      freshLockKeys: input.id === undefined && !sourceVolume,
+      resourceType: 'volume',
+      resourceId: id,
+      params: { source: placement.driverSource ?? null },
+    });
     return { resource: volume, task };
   });
 }
