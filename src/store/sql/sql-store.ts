@@ -4,6 +4,7 @@
 
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { ChangeHub, type ChangeFilter, type CommittedChange, type Watcher } from '../changes.js';
+import type { Pool } from '../../domain/types.js';
 import type { Store, StoreTx } from '../store.js';
 import { SqlReader } from './reader.js';
 import type { Database } from './schema.js';
@@ -44,6 +45,8 @@ export abstract class SqlStore extends SqlReader implements Store {
   private readonly localIndexes = new Set<number>();
   private polledIndex: number | undefined;
   private poller: NodeJS.Timeout | undefined;
+  /** The pools as last read, while no commit has changed one (kept only where no other process writes). */
+  private pools: Promise<readonly Pool[]> | undefined;
 
   /**
    * Reads outside transactions go to `readDb` (a second connection where the
@@ -150,6 +153,7 @@ export abstract class SqlStore extends SqlReader implements Store {
         for (const fn of o.tx?.onRollback ?? []) fn();
       }
     });
+    if (this.pools && changes.some((c) => c.topic === 'pool')) this.pools = undefined;
     // Watchers first, then each caller, then their after-commit hooks.
     this.hub.publish(changes);
     group.forEach((item, i) => {
@@ -159,6 +163,22 @@ export abstract class SqlStore extends SqlReader implements Store {
       else item.reject(o.error);
     });
     for (const o of outcomes) if (o.ok) for (const fn of o.tx.onCommit) fn();
+  }
+
+  /**
+   * Every create places its volume by the pools' records, which change only
+   * when a pool is registered or its capacity moves: read once, and again
+   * after a commit changes one. Other processes' commits are not seen here,
+   * so a store they share reads every time.
+   */
+  override listPools(): Promise<readonly Pool[]> {
+    if (!this.exclusive) return super.listPools();
+    const pools = this.pools ?? super.listPools();
+    this.pools = pools;
+    pools.catch(() => {
+      if (this.pools === pools) this.pools = undefined;
+    });
+    return pools;
   }
 
   /** The next index, counted as taken. */
