@@ -111,7 +111,16 @@ export class SqliteStore extends SqlStore {
     const dataVersion = reader.prepare<[], number>('pragma data_version').pluck();
     const prepareRead = statementCache(reader);
     const readDb = kysely(reader, prepareRead);
-    if (!onQuery) runDirectly(readDb, directRunner(prepareRead));
+    if (!onQuery && writeRunner) {
+      // A connection drops its whole page cache when another one has
+      // committed, and the writer commits every few milliseconds: the read
+      // connection would read each page again from the files. Between
+      // transactions the writer holds only committed data, so reads run there
+      // then, with its pages cached; during a commit group they go to the
+      // read connection, which cannot see the group's writes.
+      const readRunner = directRunner(prepareRead);
+      runDirectly(readDb, (text, parameters) => (database.inTransaction ? readRunner(text, parameters) : writeRunner(text, parameters)));
+    }
     return new SqliteStore(db, readDb, dataVersion, writeRunner, checkpointer);
   }
 
