@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidInputError, InvalidStateError } from '../domain/errors.js';
-import type { Volume } from '../domain/types.js';
+import type { Pool, Volume } from '../domain/types.js';
 import type { NewVolume, Store } from './store.js';
 
 export function newVolume(overrides: Partial<NewVolume> = {}): NewVolume {
@@ -284,6 +284,26 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect(await store.usage('q')).toEqual({ volumes: 1, gigabytes: 5, snapshots: 0 });
       expect(await store.provisionedBytes('p1')).toBe(0);
       expect(await store.getQuota('q')).toEqual({ namespace: 'q', volumes: 5, gigabytes: 10, snapshots: 1 });
+    });
+
+    it('lists pools as last committed, also after a change to one', async () => {
+      const pool = (id: string, totalBytes: number): Pool => ({
+        id, driver: 'fake', config: {}, topology: {},
+        capabilities: { kinds: ['block'], snapshot: false, createFromSnapshot: false, cloneVolume: false, revertToSnapshot: false, extend: false, onlineExtend: false, publish: false, manage: false, listVolumes: false, streams: false, thinProvisioning: true },
+        capacity: { totalBytes, freeBytes: totalBytes },
+      });
+      await store.transact((tx) => tx.upsertPool(pool('pa', 10)));
+      expect((await store.listPools()).map((p) => [p.id, p.capacity.totalBytes])).toEqual([['pa', 10]]);
+      await store.transact((tx) => tx.upsertPool(pool('pa', 20)));
+      expect((await store.listPools()).map((p) => [p.id, p.capacity.totalBytes])).toEqual([['pa', 20]]);
+      // A change that rolls back leaves the list as it was.
+      await expect(store.transact(async (tx) => {
+        await tx.upsertPool(pool('pb', 1));
+        throw new Error('no');
+      })).rejects.toThrow('no');
+      expect((await store.listPools()).map((p) => p.id)).toEqual(['pa']);
+      await store.transact((tx) => tx.upsertPool(pool('pb', 1)));
+      expect((await store.listPools()).map((p) => p.id)).toEqual(['pa', 'pb']);
     });
 
     it('wakes a blocking wait when an index passes', async () => {

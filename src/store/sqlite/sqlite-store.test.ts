@@ -48,6 +48,26 @@ describe('SqliteStore indexes', () => {
     }
   });
 
+  it('never shows a read what an open commit group wrote, and shows it once committed', async () => {
+    const store = await SqliteStore.open(path.join(dir, 'isolation.db'));
+    try {
+      const before = newVolume({ name: 'before' });
+      await store.transact((tx) => tx.insertVolume(before));
+      const during = newVolume({ name: 'during' });
+      const seen = await store.transact(async (tx) => {
+        await tx.insertVolume(during);
+        await tx.updateVolume(before.id, { name: 'renamed' });
+        // Reads outside the transaction, while it is open on the writer.
+        return { volume: await store.getVolume(during.id), renamed: (await store.getVolume(before.id))?.name, listed: (await store.listVolumes({})).items.length };
+      });
+      expect(seen).toEqual({ volume: undefined, renamed: 'before', listed: 1 });
+      expect((await store.getVolume(during.id))?.name).toBe('during');
+      expect((await store.getVolume(before.id))?.name).toBe('renamed');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('answers every list sort and filter from an index, never a full scan or sort', async () => {
     const file = path.join(dir, 'plan.db');
     let last: { sql: string; params: readonly unknown[] } = { sql: '', params: [] };
