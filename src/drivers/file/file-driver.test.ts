@@ -47,6 +47,30 @@ describe('file driver specifics', () => {
     }
   });
 
+  it('copies a never-written volume as holes and a written one byte for byte, small or large', async () => {
+    const MiB = 1024 * 1024;
+    for (const size of [2 * MiB, 20 * MiB]) {
+      const empty = { id: randomUUID(), kind: 'block' as const };
+      const written = { id: randomUUID(), kind: 'block' as const };
+      const e = await fx.driver.createVolume({ ...empty, sizeBytes: size });
+      const w = await fx.driver.createVolume({ ...written, sizeBytes: size });
+      const data = randomBytes(4096);
+      const fh = await fs.open(path.join(fx.root, w.externalId), 'r+');
+      await fh.write(data, 0, data.length, MiB + 5);
+      await fh.close();
+      const emptySnap = await fx.driver.createSnapshot(randomUUID(), { ...empty, externalId: e.externalId });
+      const writtenSnap = await fx.driver.createSnapshot(randomUUID(), { ...written, externalId: w.externalId });
+      const emptyCopy = path.join(fx.root, emptySnap.externalId);
+      expect((await fs.stat(emptyCopy)).size).toBe(size);
+      expect(await allocatedBytes(emptyCopy)).toBe(0);
+      const copy = await fs.readFile(path.join(fx.root, writtenSnap.externalId));
+      expect(copy.length).toBe(size);
+      expect(copy.subarray(MiB + 5, MiB + 5 + data.length).equals(data)).toBe(true);
+      expect(copy.subarray(0, MiB + 5).every((b) => b === 0)).toBe(true);
+      expect(copy.subarray(MiB + 5 + data.length).every((b) => b === 0)).toBe(true);
+    }
+  });
+
   it('finishes an empty volume cut off before it was sized, and keeps what a repeated create finds', async () => {
     const id = randomUUID();
     // A crash between creating the file and sizing it leaves it empty under its name.

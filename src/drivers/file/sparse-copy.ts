@@ -32,8 +32,16 @@ async function writeDataOnly(fh: fs.FileHandle, buf: Buffer, length: number, off
 
 const execFileAsync = promisify(execFile);
 
-/** Folders whose filesystem refused a reflink clone: each copy there skips the attempt (a failing system call and a thrown error). */
+/**
+ * Pairs of filesystems (source device, target device) that refused a reflink
+ * clone: copies between them skip the attempt, a failing system call and a
+ * thrown error. Keyed by device, not folder: every volume has a snapshot
+ * folder of its own.
+ */
 const reflinkRefused = new Set<string>();
+
+/** A file this big with no block allocated holds no data: only files of a few KiB keep bytes inside their inode. */
+const HOLES_ONLY_FROM_BYTES = 1024 * 1024;
 
 /** `cp --sparse=always`; false when there is no such cp here (the caller copies itself). */
 async function copyWithCp(src: string, dst: string): Promise<boolean> {
@@ -53,44 +61,45 @@ async function copyWithCp(src: string, dst: string): Promise<boolean> {
  * filesystem allows it, else a hole-keeping copy. Returns how it copied.
  */
 export async function copySparseFile(src: string, dst: string, progress?: ProgressFn): Promise<'reflink' | 'sparse'> {
-  const dir = path.dirname(dst);
-  if (!reflinkRefused.has(dir)) {
-    try {
-      await fs.copyFile(src, dst, fsConstants.COPYFILE_FICLONE_FORCE);
-      const { size } = await fs.stat(dst);
-      progress?.(size, size);
-      return 'reflink';
-    } catch {
-      // No reflink here (ext4, tmpfs, across filesystems): copy the data extents, and do not ask again.
-      reflinkRefused.add(dir);
-    }
-  }
   const source = await fs.open(src, 'r');
   try {
-    const { size } = await source.stat();
-    // coreutils' cp finds the data extents with SEEK_DATA/SEEK_HOLE, which Node
-    // cannot: a mostly empty 2 GiB volume copies in milliseconds instead of
-    // reading 2 GiB of zeros. Small files are read here: that is quicker than
-    // starting a process. Without cp, the read loop below does the same.
-    if (size >= CP_FROM_BYTES && (await copyWithCp(src, dst))) {
-      // Durable before the caller renames it into place, as the loop's copy is.
-      const copied = await fs.open(dst, 'r+');
-      await copied.sync().finally(() => copied.close());
-      progress?.(size, size);
-      return 'sparse';
+    const { size, blocks, dev } = await source.stat();
+    let target = await fs.open(dst, 'w');
+    const devices = `${String(dev)}>${String((await target.stat()).dev)}`;
+    if (!reflinkRefused.has(devices)) {
+      await target.close();
+      try {
+        await fs.copyFile(src, dst, fsConstants.COPYFILE_FICLONE_FORCE);
+        progress?.(size, size);
+        return 'reflink';
+      } catch {
+        // No reflink here (ext4, tmpfs, across filesystems): copy the data extents, and do not ask again.
+        reflinkRefused.add(devices);
+        target = await fs.open(dst, 'w');
+      }
     }
-    const target = await fs.open(dst, 'w');
     try {
       await target.truncate(size);
-      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)));
-      for (let offset = 0; offset < size; ) {
-        const { bytesRead } = await source.read(buf, 0, Math.min(buf.length, size - offset), offset);
-        if (bytesRead === 0) break;
-        await writeDataOnly(target, buf, bytesRead, offset);
-        offset += bytesRead;
-        progress?.(offset, size);
+      if (blocks === 0 && size >= HOLES_ONLY_FROM_BYTES) {
+        // Nothing but holes (a volume never written): the sized file is the copy.
+      } else if (size >= CP_FROM_BYTES && (await copyWithCp(src, dst))) {
+        // coreutils' cp finds the data extents with SEEK_DATA/SEEK_HOLE, which
+        // Node cannot: a mostly empty 2 GiB volume copies in milliseconds
+        // instead of reading 2 GiB of zeros. Small files are read here: that is
+        // quicker than starting a process. Without cp, the read loop below does the same.
+      } else {
+        const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)));
+        for (let offset = 0; offset < size; ) {
+          const { bytesRead } = await source.read(buf, 0, Math.min(buf.length, size - offset), offset);
+          if (bytesRead === 0) break;
+          await writeDataOnly(target, buf, bytesRead, offset);
+          offset += bytesRead;
+          progress?.(offset, size);
+        }
       }
+      // Durable before the caller renames it into place.
       await target.sync();
+      progress?.(size, size);
     } finally {
       await target.close();
     }
