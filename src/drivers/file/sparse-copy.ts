@@ -6,7 +6,6 @@ import { execFile } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import { promisify } from 'node:util';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 
 const READ_CHUNK = 1024 * 1024;
