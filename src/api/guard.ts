@@ -5,7 +5,7 @@
 // declares nothing is management-only.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { allows, visibleNamespaces, type Capability, type Identity } from '../domain/acl.js';
+import { allows, ANONYMOUS_ALL, visibleNamespaces, type Capability, type Identity } from '../domain/acl.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import type { Volumed } from '../app/open.js';
 
@@ -109,6 +109,14 @@ export function installGuard(app: FastifyInstance, volumed: Volumed, publicPrefi
   });
 
   app.decorateRequest('unauthenticated', undefined);
+  if (!volumed.acl.enabled) {
+    // ACLs off: everyone may do everything, so there is no token to look up and nothing to check.
+    app.addHook('onRequest', (req, _reply, done) => {
+      req.identity = ANONYMOUS_ALL;
+      done();
+    });
+    return;
+  }
   app.addHook('onRequest', async (req) => {
     const rule = req.routeOptions.config.access;
     if (rule?.public) return;
@@ -130,7 +138,7 @@ export function installGuard(app: FastifyInstance, volumed: Volumed, publicPrefi
 
   app.addHook('preHandler', async (req) => {
     const rule = req.routeOptions.config.access ?? { need: 'management' };
-    if (rule.public || !volumed.acl.enabled) return;
+    if (rule.public) return;
     const identity = req.identity;
     const need = typeof rule.need === 'function' ? rule.need(req) : (rule.need ?? 'management');
     if (need === 'authenticated') return;

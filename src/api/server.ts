@@ -73,9 +73,12 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
 
   installMetrics(app, volumed);
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
-  });
+  // One line per request at level info; a server set to log less skips the hook.
+  if ((app.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info')) {
+    app.addHook('onResponse', async (req, reply) => {
+      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    });
+  }
   app.get('/healthz', { config: { access: { public: true } }, schema: { tags: ['health'] } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { access: { public: true } }, schema: { tags: ['health'] } }, async (_req, reply) => {
     try {
