@@ -16,7 +16,6 @@ import type { RunnerOptions } from '../engine/tasks/runner.js';
 import { ImageStore } from '../images/image-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
-import { CsiDriver, csiWorkDir } from '../drivers/csi/csi-driver.js';
 
 export interface PoolConfig {
   readonly id: string;
@@ -56,26 +55,42 @@ export interface Volumed {
 
 export const DEFAULT_POOLS: readonly PoolConfig[] = [{ id: 'local', driver: 'file' }];
 
-async function makeDriver(dataDir: string, config: PoolConfig): Promise<Driver> {
-  if (config.driver === 'fake') return new FakeDriver();
+/** A pool's driver, what the API may show of it beyond the config, and what must be closed at the end. */
+interface MadeDriver {
+  readonly driver: Driver;
+  readonly shown?: Readonly<Record<string, unknown>>;
+  readonly close?: () => void;
+}
+
+async function makeDriver(dataDir: string, config: PoolConfig): Promise<MadeDriver> {
+  if (config.driver === 'fake') return { driver: new FakeDriver() };
   if (config.driver === 'csi') {
     if (!config.endpoint) throw new InvalidInputError('a csi pool needs the plugin socket', `pools.${config.id}.endpoint`);
+    // Loaded only for csi pools: gRPC and its protobuf loader add a tenth of a second to every start.
+    const { CsiDriver, csiWorkDir } = await import('../drivers/csi/csi-driver.js');
     const driver = new CsiDriver({ endpoint: config.endpoint, workDir: csiWorkDir(dataDir, config.id), ...(config.secrets ? { secrets: config.secrets } : {}), ...(config.parameters ? { parameters: config.parameters } : {}) });
-    await driver.init();
-    return driver;
+    try {
+      await driver.init();
+    } catch (e) {
+      driver.close();
+      throw e;
+    }
+    // Plugin connections would keep the process alive.
+    return { driver, shown: driver.describe(), close: () => driver.close() };
   }
   if (config.driver !== 'file') throw new InvalidInputError(`unknown driver ${String(config.driver)}`, `pools.${config.id}.driver`);
   const root = path.resolve(config.root ?? path.join(dataDir, 'pools', config.id));
   await fs.mkdir(root, { recursive: true });
   const driver = new FileDriver({ root });
   await driver.init();
-  return driver;
+  return { driver };
 }
 
 export async function openVolumed(options: OpenOptions): Promise<Volumed> {
   const dataDir = path.resolve(options.dataDir);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const store = await SqliteStore.open(path.join(dataDir, 'volumed.db'));
+  const closers: (() => void)[] = [];
   try {
     const images = new ImageStore(path.join(dataDir, 'images'));
     await images.init();
@@ -85,7 +100,8 @@ export async function openVolumed(options: OpenOptions): Promise<Volumed> {
     for (const config of configs) {
       if (seen.has(config.id)) throw new InvalidInputError(`pool ${config.id} is declared twice`, 'pools');
       seen.add(config.id);
-      const driver = await makeDriver(dataDir, config);
+      const { driver, shown, close } = await makeDriver(dataDir, config);
+      if (close) closers.push(close);
       await pools.register({
         id: config.id,
         driver: options.wrapDriver ? options.wrapDriver(driver, config.id) : driver,
@@ -95,7 +111,7 @@ export async function openVolumed(options: OpenOptions): Promise<Volumed> {
           ...(config.backendName ? { backendName: config.backendName } : {}),
           ...(config.endpoint ? { endpoint: config.endpoint } : {}),
           ...(config.parameters ? { parameters: config.parameters } : {}),
-          ...(driver instanceof CsiDriver ? driver.describe() : {}),
+          ...shown,
         },
         ...(config.topology ? { topology: config.topology } : {}),
       });
@@ -118,15 +134,12 @@ export async function openVolumed(options: OpenOptions): Promise<Volumed> {
       async close() {
         await engine.stop();
         await store.close();
-        // Plugin connections would keep the process alive.
-        for (const id of pools.ids()) {
-          const driver = pools.driver(id);
-          if (driver instanceof CsiDriver) driver.close();
-        }
+        for (const close of closers) close();
       },
     };
   } catch (e) {
     await store.close();
+    for (const close of closers) close();
     throw e;
   }
 }
