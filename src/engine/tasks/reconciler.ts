@@ -38,20 +38,19 @@ export class Reconciler {
   }
 
   async recoverTasks(takeOverAll: boolean): Promise<{ resumed: string[]; failed: string[] }> {
-    const resumed: string[] = [];
-    const failed: string[] = [];
-    for (const task of await this.abandonedTasks(takeOverAll)) {
-      if (task.attempts >= this.runner.maxInterruptions) {
-        await this.runner.finishWithError(task, `interrupted ${task.attempts} times; giving up`);
-        failed.push(task.id);
-        continue;
-      }
-      await this.store.transact((tx) =>
-        tx.updateTask(task.id, { state: 'queued', leaseOwner: null, leaseExpiresAt: null, error: 'interrupted; resumed', notBefore: new Date().toISOString() }, ['running']),
-      );
-      resumed.push(task.id);
-    }
-    return { resumed, failed };
+    const abandoned = await this.abandonedTasks(takeOverAll);
+    const giveUp = (task: Task): boolean => task.attempts >= this.runner.maxInterruptions;
+    // All at once: each is its own transaction, and they commit together instead of one commit each.
+    await Promise.all(
+      abandoned.map((task) =>
+        giveUp(task)
+          ? this.runner.finishWithError(task, `interrupted ${task.attempts} times; giving up`)
+          : this.store.transact((tx) =>
+              tx.updateTask(task.id, { state: 'queued', leaseOwner: null, leaseExpiresAt: null, error: 'interrupted; resumed', notBefore: new Date().toISOString() }, ['running']),
+            ),
+      ),
+    );
+    return { resumed: abandoned.filter((t) => !giveUp(t)).map((t) => t.id), failed: abandoned.filter(giveUp).map((t) => t.id) };
   }
 
   /** Rolls records in a working status with no live task to their failure status. */
