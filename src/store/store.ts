@@ -220,7 +220,8 @@ export interface StoreTx extends StoreReader {
   deleteAttachment(id: string): Promise<void>;
   insertTask(task: NewTask): Promise<Task>;
   /** With `expectState`, applies only if the task is still in one of those states. */
-  updateTask(id: string, patch: TaskPatch, expectState?: readonly TaskState[], quiet?: boolean): Promise<Task>;
+  /** `patch` may be made from the current task, read once here (a claim counts its attempts so). */
+  updateTask(id: string, patch: TaskPatch | ((current: Task) => TaskPatch), expectState?: readonly TaskState[], quiet?: boolean): Promise<Task>;
   insertType(type: NewVolumeType): Promise<VolumeType>;
   updateType(id: string, patch: TypePatch): Promise<VolumeType>;
   deleteType(id: string): Promise<void>;

@@ -3,7 +3,7 @@
 // and commits each outcome in one transaction with the task's final state.
 
 import { randomUUID } from 'node:crypto';
-import { BackendError, errorMessage } from '../../domain/errors.js';
+import { BackendError, errorMessage, InvalidStateError, NotFoundError } from '../../domain/errors.js';
 import type { Task } from '../../domain/types.js';
 import type { ImageStore } from '../../images/image-store.js';
 import type { Store, StoreTx } from '../../store/store.js';
@@ -175,17 +175,25 @@ export class TaskRunner {
         for (const candidate of candidates) {
           // The lock key must still be free: another runner (or a sibling here) may have taken it.
           if ((await tx.lockHolders(candidate.lockKeys)).length) continue;
-          const current = await tx.getTask(candidate.id);
-          if (current?.state !== 'queued') continue; // claimed by someone else in between
-          claimed.push(
-            await tx.updateTask(candidate.id, {
-              state: 'running',
-              attempts: current.attempts + 1,
-              leaseOwner: this.owner,
-              leaseExpiresAt: new Date(now + this.leaseMs).toISOString(),
-              startedAt: current.startedAt ?? new Date(now).toISOString(),
-            }, ['queued']),
-          );
+          try {
+            claimed.push(
+              await tx.updateTask(
+                candidate.id,
+                (current) => ({
+                  state: 'running',
+                  attempts: current.attempts + 1,
+                  leaseOwner: this.owner,
+                  leaseExpiresAt: new Date(now + this.leaseMs).toISOString(),
+                  startedAt: current.startedAt ?? new Date(now).toISOString(),
+                }),
+                ['queued'],
+              ),
+            );
+          } catch (e) {
+            // Claimed by someone else in between (no longer queued), or gone.
+            if (e instanceof InvalidStateError || e instanceof NotFoundError) continue;
+            throw e;
+          }
         }
         return claimed;
       });

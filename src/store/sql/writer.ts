@@ -258,12 +258,13 @@ export class SqlTx extends SqlReader implements StoreTx {
     return t;
   }
 
-  async updateTask(id: string, patch: TaskPatch, expectState?: readonly TaskState[], quiet = false): Promise<Task> {
+  async updateTask(id: string, patchOrMake: TaskPatch | ((current: Task) => TaskPatch), expectState?: readonly TaskState[], quiet = false): Promise<Task> {
     const current = await this.getTask(id);
     if (!current) throw new NotFoundError('task', id);
     if (expectState && !expectState.includes(current.state)) {
       throw new InvalidStateError({ type: 'task', id }, 'update', current.state, `expected ${expectState.join(' or ')}`);
     }
+    const patch = typeof patchOrMake === 'function' ? patchOrMake(current) : patchOrMake;
     const next: Task = { ...current, ...patch, updatedAt: this.nowIso };
     const doc = JSON.stringify(next);
     const columns = changedColumns(taskColumns(current, 0), taskColumns(next, 0), doc);
