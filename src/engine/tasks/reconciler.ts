@@ -39,18 +39,18 @@ export class Reconciler {
 
   async recoverTasks(takeOverAll: boolean): Promise<{ resumed: string[]; failed: string[] }> {
     const abandoned = await this.abandonedTasks(takeOverAll);
-    const giveUp = (task: Task): boolean => task.attempts >= this.runner.maxInterruptions;
+    const failed = abandoned.filter((t) => t.attempts >= this.runner.maxInterruptions);
+    const resumed = abandoned.filter((t) => t.attempts < this.runner.maxInterruptions);
     // All at once: each is its own transaction, and they commit together instead of one commit each.
-    await Promise.all(
-      abandoned.map((task) =>
-        giveUp(task)
-          ? this.runner.finishWithError(task, `interrupted ${task.attempts} times; giving up`)
-          : this.store.transact((tx) =>
-              tx.updateTask(task.id, { state: 'queued', leaseOwner: null, leaseExpiresAt: null, error: 'interrupted; resumed', notBefore: new Date().toISOString() }, ['running']),
-            ),
+    await Promise.all([
+      ...failed.map((task) => this.runner.finishWithError(task, `interrupted ${task.attempts} times; giving up`)),
+      ...resumed.map((task) =>
+        this.store.transact((tx) =>
+          tx.updateTask(task.id, { state: 'queued', leaseOwner: null, leaseExpiresAt: null, error: 'interrupted; resumed', notBefore: new Date().toISOString() }, ['running']),
+        ),
       ),
-    );
-    return { resumed: abandoned.filter((t) => !giveUp(t)).map((t) => t.id), failed: abandoned.filter(giveUp).map((t) => t.id) };
+    ]);
+    return { resumed: resumed.map((t) => t.id), failed: failed.map((t) => t.id) };
   }
 
   /** Rolls records in a working status with no live task to their failure status. */
