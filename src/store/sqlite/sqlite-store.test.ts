@@ -3,18 +3,22 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeStoreLists } from '../store-lists.conformance.js';
 import { describeStore, newVolume } from '../store.conformance.js';
 import { SqliteStore } from './sqlite-store.js';
 
 describeStore('sqlite', () => SqliteStore.open(':memory:'));
+describeStoreLists('sqlite', () => SqliteStore.open(':memory:'));
 
 // As a server runs it: a file, a read connection beside the writer, checkpoints on their own thread.
 const fileStores: string[] = [];
-describeStore('sqlite file', async () => {
+const openFileStore = async (): Promise<SqliteStore> => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'volumed-sqlite-file-'));
   fileStores.push(dir);
   return SqliteStore.open(path.join(dir, 'volumed.db'));
-});
+};
+describeStore('sqlite file', openFileStore);
+describeStoreLists('sqlite file', openFileStore);
 afterAll(async () => {
   for (const dir of fileStores) await fs.rm(dir, { recursive: true, force: true });
 });
