@@ -3,10 +3,11 @@
 // are built under .tmp/ and renamed into place, so every call can be repeated
 // after a crash and never sees a half-made object under its final name.
 
-import { createReadStream } from 'node:fs';
+import { close, createReadStream, fstat, ftruncate, open } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { BackendError, InvalidInputError, NotFoundError } from '../../domain/errors.js';
 import type { DriverCapabilitySet, PoolCapacity, VolumeKind } from '../../domain/types.js';
 import {
@@ -29,6 +30,13 @@ import { copySparseFile, writeStreamSparse } from './sparse-copy.js';
 export interface FileDriverConfig {
   readonly root: string;
 }
+
+// An empty volume is three calls on a bare descriptor: the callback API costs
+// the event loop about half of what a FileHandle's promises do per call.
+const openFd = promisify(open);
+const fstatFd = promisify(fstat);
+const ftruncateFd = promisify(ftruncate);
+const closeFd = promisify(close);
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -229,27 +237,27 @@ export class FileDriver extends DriverBase {
    * a crash) opens it and grows it to the asked size.
    */
   private async createEmptyFile(finalAbs: string, sizeBytes: number): Promise<number> {
-    let fh: fs.FileHandle;
+    let fd: number;
     let existed = false;
     try {
-      fh = await fs.open(finalAbs, 'wx');
+      fd = await openFd(finalAbs, 'wx');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') {
         existed = true;
-        fh = await fs.open(finalAbs, 'r+');
+        fd = await openFd(finalAbs, 'r+');
       } else if (code === 'ENOENT') {
         // The first volume (or a folder removed by hand): make the folder once, not per create.
         await fs.mkdir(path.dirname(finalAbs), { recursive: true });
-        fh = await fs.open(finalAbs, 'wx');
+        fd = await openFd(finalAbs, 'wx');
       } else throw e;
     }
     try {
-      const size = existed ? (await fh.stat()).size : 0;
-      if (size < sizeBytes) await fh.truncate(sizeBytes);
+      const size = existed ? (await fstatFd(fd)).size : 0;
+      if (size < sizeBytes) await ftruncateFd(fd, sizeBytes);
       return Math.max(size, sizeBytes);
     } finally {
-      await fh.close();
+      await closeFd(fd);
     }
   }
 
