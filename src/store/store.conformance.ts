@@ -96,6 +96,22 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
       expect((await store.getVolume(v.id))?.description).toBe('first');
     });
 
+    it('reads a volume in a transaction as that transaction last wrote it', async () => {
+      const v = await store.transact((tx) => tx.insertVolume(newVolume({ name: 'before' })));
+      const seen = await store.transact(async (tx) => {
+        const read = await tx.getVolume(v.id);
+        await tx.updateVolume(v.id, { name: 'renamed' }, { modifyIndex: read?.modifyIndex ?? -1 });
+        const renamed = await tx.getVolume(v.id);
+        // The record read after the update carries the new modify index: a second compare-and-set on it holds.
+        await tx.updateVolume(v.id, { description: 'twice' }, { modifyIndex: renamed?.modifyIndex ?? -1 });
+        const twice = await tx.getVolume(v.id);
+        await tx.deleteVolume(v.id);
+        return { read: read?.name, renamed: renamed?.name, twice: twice?.description, deleted: await tx.getVolume(v.id) };
+      });
+      expect(seen).toEqual({ read: 'before', renamed: 'renamed', twice: 'twice', deleted: undefined });
+      expect(await store.getVolume(v.id)).toBeUndefined();
+    });
+
     it('claims queued tasks oldest first, one per lock key', async () => {
       const now = new Date().toISOString();
       const task = (lockKey: string | null, id = randomUUID(), more: readonly string[] = []) => ({

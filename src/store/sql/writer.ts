@@ -39,36 +39,11 @@ import { changedColumns, snapshotColumns, snapshotRow, taskColumns, taskRow, vol
 import { SqlReader } from './reader.js';
 import { ms } from './rows.js';
 import { appendEvents } from './event-log.js';
-import { ColumnUpdate, RowInsert, Template } from './templates.js';
+import {
+  ADD_USAGE, DELETE_ATTACHMENT, DELETE_LABELS, DELETE_LOCKS, DELETE_SNAPSHOT, DELETE_VOLUME, INSERT_ATTACHMENT, INSERT_LOCK,
+  INSERT_SNAPSHOT, INSERT_TASK, INSERT_VOLUME, UPDATE_ATTACHMENT, UPDATE_SNAPSHOT, UPDATE_TASK, UPDATE_VOLUME,
+} from './write-statements.js';
 import type { Database } from './schema.js';
-
-/** Compare-and-set updates: the row is changed only while it is as it was read. */
-const UPDATE_VOLUME = new ColumnUpdate('volumes', ['id', 'modify_index']);
-const UPDATE_TASK = new ColumnUpdate('tasks', ['id', 'state']);
-const UPDATE_SNAPSHOT = new ColumnUpdate('snapshots', ['id', 'modify_index']);
-const UPDATE_ATTACHMENT = new ColumnUpdate('attachments', ['id', 'status']);
-const INSERT_VOLUME = new RowInsert('volumes');
-const INSERT_SNAPSHOT = new RowInsert('snapshots');
-const INSERT_ATTACHMENT = new RowInsert('attachments');
-const INSERT_TASK = new RowInsert('tasks');
-const DELETE_LABELS = new Template(['volume_id'] as const, (db, p) => db.deleteFrom('volume_labels').where('volume_id', '=', p.volume_id));
-const DELETE_VOLUME = new Template(['id'] as const, (db, p) => db.deleteFrom('volumes').where('id', '=', p.id));
-const DELETE_SNAPSHOT = new Template(['id'] as const, (db, p) => db.deleteFrom('snapshots').where('id', '=', p.id));
-const DELETE_ATTACHMENT = new Template(['id'] as const, (db, p) => db.deleteFrom('attachments').where('id', '=', p.id));
-const ADD_USAGE = new Template(['scope', 'key', 'volumes', 'bytes', 'snapshots'] as const, (db, p) =>
-  db
-    .insertInto('usage')
-    .values({ scope: p.scope, key: p.key, volumes: p.volumes, bytes: p.bytes, snapshots: p.snapshots })
-    .onConflict((oc) =>
-      oc.columns(['scope', 'key']).doUpdateSet((eb) => ({
-        volumes: eb('usage.volumes', '+', eb.ref('excluded.volumes')),
-        bytes: eb('usage.bytes', '+', eb.ref('excluded.bytes')),
-        snapshots: eb('usage.snapshots', '+', eb.ref('excluded.snapshots')),
-      })),
-    ),
-);
-const INSERT_LOCK = new Template(['task_id', 'lock_key'] as const, (db, p) => db.insertInto('task_locks').values({ task_id: p.task_id, lock_key: p.lock_key }));
-const DELETE_LOCKS = new Template(['task_id'] as const, (db, p) => db.deleteFrom('task_locks').where('task_id', '=', p.task_id));
 
 export class SqlTx extends SqlReader implements StoreTx {
   private readonly nowIso: string;
@@ -77,6 +52,12 @@ export class SqlTx extends SqlReader implements StoreTx {
   private readonly payloadJson: (string | undefined)[] = [];
   readonly onCommit: (() => void)[] = [];
   readonly onRollback: (() => void)[] = [];
+  /**
+   * The volumes this transaction has read or written, as they stand in it: a
+   * task's finish reads its volume to choose the end status, and the update
+   * read it again. Every write of a volume row goes through this class.
+   */
+  private readonly volumes = new Map<string, Volume | undefined>();
 
   constructor(
     db: Kysely<Database>,
@@ -130,6 +111,13 @@ export class SqlTx extends SqlReader implements StoreTx {
 
   // ---- volumes ----
 
+  override async getVolume(id: string): Promise<Volume | undefined> {
+    if (this.volumes.has(id)) return this.volumes.get(id);
+    const volume = await super.getVolume(id);
+    this.volumes.set(id, volume);
+    return volume;
+  }
+
   private async writeLabels(v: Volume, replace = true): Promise<void> {
     if (replace) await DELETE_LABELS.run(this.db, { volume_id: v.id });
     const rows = Object.entries(v.labels).map(([key, value]) => ({ volume_id: v.id, key, value }));
@@ -142,6 +130,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     await INSERT_VOLUME.run(this.db, row);
     await this.writeLabels(v, false);
     await this.countVolume(v, 1);
+    this.volumes.set(v.id, v);
     this.record('volume', 'created', v.id, v.namespace, v, row.doc);
     return v;
   }
@@ -168,6 +157,7 @@ export class SqlTx extends SqlReader implements StoreTx {
       await this.countVolume(current, -1);
       await this.countVolume(next, 1);
     }
+    this.volumes.set(id, next);
     this.record('volume', 'updated', id, next.namespace, next, doc);
     return next;
   }
@@ -177,6 +167,7 @@ export class SqlTx extends SqlReader implements StoreTx {
     if (!current) throw new NotFoundError('volume', id);
     await DELETE_LABELS.run(this.db, { volume_id: id });
     await DELETE_VOLUME.run(this.db, { id });
+    this.volumes.set(id, undefined);
     await this.countVolume(current, -1);
     await this.emit('volume', 'deleted', id, current.namespace, { id });
   }
