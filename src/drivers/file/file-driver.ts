@@ -196,9 +196,11 @@ export class FileDriver extends DriverBase {
     }
   }
 
-  private async copyObject(srcAbs: string, dstTmp: string, kind: VolumeKind): Promise<void> {
-    if (kind === 'block') await copySparseFile(srcAbs, dstTmp);
-    else await fs.cp(srcAbs, dstTmp, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  /** Copies a volume's object; a block copy's size in bytes. */
+  private async copyObject(srcAbs: string, dstTmp: string, kind: VolumeKind): Promise<number | undefined> {
+    if (kind === 'block') return (await copySparseFile(srcAbs, dstTmp)).sizeBytes;
+    await fs.cp(srcAbs, dstTmp, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    return undefined;
   }
 
   async createVolume(req: CreateVolumeRequest): Promise<CreatedVolume> {
@@ -288,12 +290,18 @@ export class FileDriver extends DriverBase {
   override async createSnapshot(snapshotId: string, volume: VolumeRef): Promise<CreatedSnapshot> {
     const rel = this.snapshotRel(volume.id, snapshotId, volume.kind);
     const finalAbs = this.abs(rel);
-    if (!(await exists(finalAbs))) {
-      const src = await this.existing(volume);
-      await this.buildInto(finalAbs, (tmp) => this.copyObject(src, tmp, volume.kind));
+    // Independent calls together: under load each wait is a turn of a busy event loop.
+    const [done, src] = await Promise.all([exists(finalAbs), this.existing(volume)]);
+    let sizeBytes: number | undefined;
+    if (!done) {
+      await this.buildInto(finalAbs, async (tmp) => {
+        // The volume's snapshot folder is made while the copy runs, so the rename into it succeeds the first time.
+        const [copied] = await Promise.all([this.copyObject(src, tmp, volume.kind), fs.mkdir(path.dirname(finalAbs), { recursive: true })]);
+        sizeBytes = copied;
+      });
     }
-    const sizeBytes = volume.kind === 'block' ? (await fs.stat(finalAbs)).size : 0;
-    return { externalId: rel, sizeBytes, readyToUse: true };
+    if (volume.kind === 'file') return { externalId: rel, sizeBytes: 0, readyToUse: true };
+    return { externalId: rel, sizeBytes: sizeBytes ?? (await fs.stat(finalAbs)).size, readyToUse: true };
   }
 
   override async deleteSnapshot(snapshot: SnapshotRef): Promise<void> {
@@ -307,7 +315,7 @@ export class FileDriver extends DriverBase {
     if (!(await exists(src))) throw new NotFoundError('snapshot', snapshot.id);
     if (volume.kind === 'file') {
       await this.settleDirectorySwap(target);
-      await this.buildInto(`${target}.reverted`, (tmp) => this.copyObject(src, tmp, 'file'));
+      await this.buildInto(`${target}.reverted`, async (tmp) => void (await this.copyObject(src, tmp, 'file')));
       await fs.rename(target, `${target}.old`);
       await fs.rename(`${target}.reverted`, target);
       await fs.rm(`${target}.old`, { recursive: true, force: true });

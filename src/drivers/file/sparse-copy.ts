@@ -55,57 +55,67 @@ async function copyWithCp(src: string, dst: string): Promise<boolean> {
   }
 }
 
+/** Opens both files together; if one fails, the other is closed. */
+async function openPair(src: string, dst: string): Promise<[fs.FileHandle, fs.FileHandle]> {
+  const [source, target] = await Promise.allSettled([fs.open(src, 'r'), fs.open(dst, 'w')]);
+  if (source.status === 'fulfilled' && target.status === 'fulfilled') return [source.value, target.value];
+  for (const r of [source, target]) if (r.status === 'fulfilled') await r.value.close();
+  throw source.status === 'rejected' ? source.reason : (target as PromiseRejectedResult).reason;
+}
+
 /**
  * Copies `src` to `dst` (created or replaced): a reflink clone where the
- * filesystem allows it, else a hole-keeping copy. Returns how it copied.
+ * filesystem allows it, else a hole-keeping copy. Returns how it copied and
+ * the copy's size. Calls that do not depend on each other run together: under
+ * load each wait for a file call is a turn of a busy event loop, which costs
+ * far more than the call itself.
  */
-export async function copySparseFile(src: string, dst: string, progress?: ProgressFn): Promise<'reflink' | 'sparse'> {
-  const source = await fs.open(src, 'r');
+export async function copySparseFile(src: string, dst: string, progress?: ProgressFn): Promise<{ readonly how: 'reflink' | 'sparse'; readonly sizeBytes: number }> {
+  const [source, opened] = await openPair(src, dst);
+  let target = opened;
+  let targetOpen = true;
   try {
-    const { size, blocks, dev } = await source.stat();
-    let target = await fs.open(dst, 'w');
-    const devices = `${String(dev)}>${String((await target.stat()).dev)}`;
+    const [{ size, blocks, dev }, { dev: targetDev }] = await Promise.all([source.stat(), target.stat()]);
+    const devices = `${String(dev)}>${String(targetDev)}`;
     if (!reflinkRefused.has(devices)) {
+      targetOpen = false;
       await target.close();
       try {
         await fs.copyFile(src, dst, fsConstants.COPYFILE_FICLONE_FORCE);
         progress?.(size, size);
-        return 'reflink';
+        return { how: 'reflink', sizeBytes: size };
       } catch {
         // No reflink here (ext4, tmpfs, across filesystems): copy the data extents, and do not ask again.
         reflinkRefused.add(devices);
         target = await fs.open(dst, 'w');
+        targetOpen = true;
       }
     }
-    try {
-      await target.truncate(size);
-      if (blocks === 0 && size >= HOLES_ONLY_FROM_BYTES) {
-        // Nothing but holes (a volume never written): the sized file is the copy.
-      } else if (size >= CP_FROM_BYTES && (await copyWithCp(src, dst))) {
-        // coreutils' cp finds the data extents with SEEK_DATA/SEEK_HOLE, which
-        // Node cannot: a mostly empty 2 GiB volume copies in milliseconds
-        // instead of reading 2 GiB of zeros. Small files are read here: that is
-        // quicker than starting a process. Without cp, the read loop below does the same.
-      } else {
-        const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)));
-        for (let offset = 0; offset < size; ) {
-          const { bytesRead } = await source.read(buf, 0, Math.min(buf.length, size - offset), offset);
-          if (bytesRead === 0) break;
-          await writeDataOnly(target, buf, bytesRead, offset);
-          offset += bytesRead;
-          progress?.(offset, size);
-        }
+    await target.truncate(size);
+    if (blocks === 0 && size >= HOLES_ONLY_FROM_BYTES) {
+      // Nothing but holes (a volume never written): the sized file is the copy.
+    } else if (size >= CP_FROM_BYTES && (await copyWithCp(src, dst))) {
+      // coreutils' cp finds the data extents with SEEK_DATA/SEEK_HOLE, which
+      // Node cannot: a mostly empty 2 GiB volume copies in milliseconds
+      // instead of reading 2 GiB of zeros. Small files are read here: that is
+      // quicker than starting a process. Without cp, the read loop below does the same.
+    } else {
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, Math.max(size, 1)));
+      for (let offset = 0; offset < size; ) {
+        const { bytesRead } = await source.read(buf, 0, Math.min(buf.length, size - offset), offset);
+        if (bytesRead === 0) break;
+        await writeDataOnly(target, buf, bytesRead, offset);
+        offset += bytesRead;
+        progress?.(offset, size);
       }
-      // Durable before the caller renames it into place.
-      await target.sync();
-      progress?.(size, size);
-    } finally {
-      await target.close();
     }
+    // Durable before the caller renames it into place.
+    await target.sync();
+    progress?.(size, size);
+    return { how: 'sparse', sizeBytes: size };
   } finally {
-    await source.close();
+    await Promise.all([source.close(), targetOpen ? target.close() : undefined]);
   }
-  return 'sparse';
 }
 
 /**
