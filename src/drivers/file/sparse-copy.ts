@@ -3,7 +3,7 @@
 // chunks that hold data and leave the rest as holes.
 
 import { execFile } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, fstatSync, ftruncateSync } from 'node:fs';
 import { promisify } from 'node:util';
 import * as fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -75,7 +75,10 @@ export async function copySparseFile(src: string, dst: string, progress?: Progre
   let target = opened;
   let targetOpen = true;
   try {
-    const [{ size, blocks, dev }, { dev: targetDev }] = await Promise.all([source.stat(), target.stat()]);
+    // Metadata calls on open descriptors answer at once on a local disk; handing
+    // them to the thread pool would cost a turn of the event loop each.
+    const { size, blocks, dev } = fstatSync(source.fd);
+    const targetDev = fstatSync(target.fd).dev;
     const devices = `${String(dev)}>${String(targetDev)}`;
     if (!reflinkRefused.has(devices)) {
       targetOpen = false;
@@ -91,7 +94,7 @@ export async function copySparseFile(src: string, dst: string, progress?: Progre
         targetOpen = true;
       }
     }
-    await target.truncate(size);
+    ftruncateSync(target.fd, size);
     if (blocks === 0 && size >= HOLES_ONLY_FROM_BYTES) {
       // Nothing but holes (a volume never written): the sized file is the copy.
     } else if (size >= CP_FROM_BYTES && (await copyWithCp(src, dst))) {
