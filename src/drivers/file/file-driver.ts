@@ -267,8 +267,9 @@ export class FileDriver extends DriverBase {
 
   async deleteVolume(volume: VolumeRef): Promise<void> {
     const abs = this.abs(volume.externalId ?? this.volumeRel(volume.id, volume.kind));
-    await removeObject(abs);
-    await removeFolder(path.join(this.root, SNAPSHOTS_DIR, assertSafeId(volume.id)));
+    const snapshots = path.join(this.root, SNAPSHOTS_DIR, assertSafeId(volume.id));
+    // Independent paths: removed together, one turn of the event loop instead of two.
+    await Promise.all([removeObject(abs), removeFolder(snapshots)]);
   }
 
   override async extendVolume(volume: VolumeRef, sizeBytes: number): Promise<{ sizeBytes: number }> {
