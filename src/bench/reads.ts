@@ -52,6 +52,8 @@ export async function seed(dataDir: string, count: number): Promise<string[]> {
 export async function readRun(base: string, ids: readonly string[], seconds: number, samples: number, serverCpu: () => Promise<number>): Promise<ReadRun> {
   const pick = (): string => ids[Math.floor(Math.random() * ids.length)] ?? '';
   const connections = 16;
+  // A second of shows first, not counted: a fresh server compiles its hot paths then.
+  await autocannon({ url: base, connections, duration: 1, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/api/v1/volumes/${pick()}` }) }] });
   const cpu0 = await serverCpu();
   const show = await autocannon({
     url: base,
