@@ -60,6 +60,8 @@ export function describeStoreLists(name: string, open: () => Promise<Store>): vo
       expect(await names({ namePrefix: 'web-' })).toEqual(['web-1', 'web-2', 'web-3']);
       expect(await names({ labels: { app: 'web', tier: 'front' } })).toEqual(['web-1']);
       expect(await names({ labels: { app: 'web' }, namespace: 'prod' })).toEqual(['web-1', 'web-2']);
+      expect(await names({ labels: { app: 'web', tier: 'front' }, namespace: 'prod' })).toEqual(['web-1']);
+      expect(await names({ labels: { app: 'web' }, namespace: 'dev' })).toEqual(['web-3']);
       expect(await names({ createdAfter: new Date(Date.now() + 60_000).toISOString() })).toEqual([]);
       expect(await names({ createdBefore: new Date(Date.now() + 60_000).toISOString() })).toHaveLength(4);
     });
