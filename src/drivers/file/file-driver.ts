@@ -293,10 +293,14 @@ export class FileDriver extends DriverBase {
   override async createSnapshot(snapshotId: string, volume: VolumeRef): Promise<CreatedSnapshot> {
     const rel = this.snapshotRel(volume.id, snapshotId, volume.kind);
     const finalAbs = this.abs(rel);
-    // Independent calls together: under load each wait is a turn of a busy event loop.
-    const [done, src] = await Promise.all([exists(finalAbs), this.existing(volume)]);
+    // The volume is looked for while the snapshot is: under load each wait is
+    // a turn of a busy event loop. Its answer counts only when a copy is made.
+    const source = this.existing(volume);
+    source.catch(() => undefined);
+    const done = await exists(finalAbs);
     let sizeBytes: number | undefined;
     if (!done) {
+      const src = await source;
       await this.buildInto(finalAbs, async (tmp) => {
         // The volume's snapshot folder is made while the copy runs, so the rename into it succeeds the first time.
         const [copied] = await Promise.all([this.copyObject(src, tmp, volume.kind), fs.mkdir(path.dirname(finalAbs), { recursive: true })]);
