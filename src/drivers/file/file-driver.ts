@@ -161,7 +161,7 @@ export class FileDriver extends DriverBase {
 
   /** Copies a volume's object; a block copy's size in bytes. */
   private async copyObject(srcAbs: string, dstTmp: string, kind: VolumeKind): Promise<number | undefined> {
-    if (kind === 'block') return (await copySparseFile(srcAbs, dstTmp)).sizeBytes;
+    if (kind === 'block') return copySparseFile(srcAbs, dstTmp);
     await fs.cp(srcAbs, dstTmp, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
     return undefined;
   }
@@ -182,16 +182,16 @@ export class FileDriver extends DriverBase {
       sourceAbs = await this.existing(req.source.volume);
     }
     if (sourceAbs !== null && !(await exists(sourceAbs))) throw new BackendError(`source of volume ${req.id} is missing on storage`);
+    let sizeBytes = req.sizeBytes;
     await this.buildInto(finalAbs, async (tmp) => {
       if (sourceAbs === null) await fs.mkdir(tmp, { mode: 0o755 });
       else if (req.kind === 'file') await this.copyObject(sourceAbs, tmp, 'file');
       else {
-        await copySparseFile(sourceAbs, tmp);
-        const { size } = await fs.stat(tmp);
-        if (size < req.sizeBytes) await fs.truncate(tmp, req.sizeBytes);
+        const copied = await copySparseFile(sourceAbs, tmp);
+        if (copied < req.sizeBytes) await fs.truncate(tmp, req.sizeBytes);
+        sizeBytes = Math.max(copied, req.sizeBytes);
       }
     });
-    const sizeBytes = req.kind === 'block' && sourceAbs !== null ? (await fs.stat(finalAbs)).size : req.sizeBytes;
     return { externalId: rel, sizeBytes };
   }
 
@@ -261,9 +261,7 @@ export class FileDriver extends DriverBase {
     const { size } = await fs.stat(target);
     // Build the reverted image beside the volume and swap it in whole.
     await this.buildInto(target, async (tmp) => {
-      await copySparseFile(src, tmp);
-      const snapSize = (await fs.stat(tmp)).size;
-      if (snapSize < size) await fs.truncate(tmp, size);
+      if ((await copySparseFile(src, tmp)) < size) await fs.truncate(tmp, size);
     });
   }
 

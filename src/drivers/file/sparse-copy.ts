@@ -65,12 +65,12 @@ async function openPair(src: string, dst: string): Promise<[fs.FileHandle, fs.Fi
 
 /**
  * Copies `src` to `dst` (created or replaced): a reflink clone where the
- * filesystem allows it, else a hole-keeping copy. Returns how it copied and
- * the copy's size. Calls that do not depend on each other run together: under
+ * filesystem allows it, else a hole-keeping copy. Returns the copy's size in
+ * bytes. Calls that do not depend on each other run together: under
  * load each wait for a file call is a turn of a busy event loop, which costs
  * far more than the call itself.
  */
-export async function copySparseFile(src: string, dst: string, progress?: ProgressFn): Promise<{ readonly how: 'reflink' | 'sparse'; readonly sizeBytes: number }> {
+export async function copySparseFile(src: string, dst: string, progress?: ProgressFn): Promise<number> {
   const [source, opened] = await openPair(src, dst);
   let target = opened;
   let targetOpen = true;
@@ -86,7 +86,7 @@ export async function copySparseFile(src: string, dst: string, progress?: Progre
       try {
         await fs.copyFile(src, dst, fsConstants.COPYFILE_FICLONE_FORCE);
         progress?.(size, size);
-        return { how: 'reflink', sizeBytes: size };
+        return size;
       } catch {
         // No reflink here (ext4, tmpfs, across filesystems): copy the data extents, and do not ask again.
         reflinkRefused.add(devices);
@@ -115,7 +115,7 @@ export async function copySparseFile(src: string, dst: string, progress?: Progre
     // Durable before the caller renames it into place.
     await target.sync();
     progress?.(size, size);
-    return { how: 'sparse', sizeBytes: size };
+    return size;
   } finally {
     await Promise.all([source.close(), targetOpen ? target.close() : undefined]);
   }
