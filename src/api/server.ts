@@ -45,6 +45,9 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
     ...(typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false }),
     bodyLimit: BODY_LIMIT,
+    // Ids may be 128 characters and a Nomad or Cinder id in a path segment more;
+    // Fastify's default (100) answered 414 for a valid id.
+    routerOptions: { maxParamLength: 1024 },
     // One line per request, written in onResponse below, instead of two.
     logController: new LogController({ disableRequestLogging: true }),
     schemaController: { compilersFactory: { buildValidator: lazyValidatorBuilder() } },

@@ -12,6 +12,7 @@ import { lockDataDir } from './serve.js';
 export interface CsiPluginFlags {
   readonly endpoint: string;
   readonly nodeId: string;
+  readonly otherNodes: readonly string[];
   readonly dataDir?: string;
   readonly config?: string;
   readonly server?: string;
@@ -32,7 +33,7 @@ export async function runCsiPlugin(flags: CsiPluginFlags): Promise<void> {
   } else {
     backend = new HttpBackend(flags.server ?? '', flags.token ?? process.env.VOLUMED_TOKEN);
   }
-  const plugin = await startCsiPlugin({ endpoint: flags.endpoint, nodeId: flags.nodeId, backend, version, log: (m) => process.stderr.write(`${m}\n`) });
+  const plugin = await startCsiPlugin({ endpoint: flags.endpoint, nodeId: flags.nodeId, otherNodes: flags.otherNodes, backend, version, log: (m) => process.stderr.write(`${m}\n`) });
   process.stdout.write(`volumed csi-plugin serving on ${plugin.address} (node ${flags.nodeId})\n`);
   let stopping = false;
   const stop = async (): Promise<void> => {

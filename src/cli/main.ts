@@ -40,9 +40,10 @@ program
   .description('serve CSI (Identity, Controller, Node) on a unix socket, for Kubernetes or Nomad')
   .requiredOption('--endpoint <unix:///path.sock>', 'the socket to serve on')
   .requiredOption('--node-id <id>', "this node's id, as NodeGetInfo reports it")
+  .option('--also-node <id...>', 'other nodes this controller publishes to (their own plugins serve Node); a publish to a node not named is NOT_FOUND')
   .option('--data-dir <dir>', 'embed the engine, with its state and pools here')
   .option('--config <file>', 'YAML config for the embedded engine (pools, types)')
-  .action(async (o: { endpoint: string; nodeId: string; dataDir?: string; config?: string }, cmd: Command) => {
+  .action(async (o: { endpoint: string; nodeId: string; alsoNode?: string[]; dataDir?: string; config?: string }, cmd: Command) => {
     try {
       const globals = cmd.optsWithGlobals<{ server: string; token?: string }>();
       // --server is the global option: the plugin takes it only when named (or set in $VOLUMED_ADDR), and never with --data-dir.
@@ -51,7 +52,7 @@ program
       if (o.dataDir === undefined && !serverNamed) throw new Error('give --data-dir DIR (embed the engine) or --server URL (use a running volumed)');
       const remote = o.dataDir === undefined ? { server: globals.server, ...(globals.token ? { token: globals.token } : {}) } : {};
       const { runCsiPlugin } = await import('./csi-plugin.js');
-      await runCsiPlugin({ endpoint: o.endpoint, nodeId: o.nodeId, ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.config ? { config: o.config } : {}), ...remote });
+      await runCsiPlugin({ endpoint: o.endpoint, nodeId: o.nodeId, otherNodes: o.alsoNode ?? [], ...(o.dataDir ? { dataDir: o.dataDir } : {}), ...(o.config ? { config: o.config } : {}), ...remote });
     } catch (e) {
       process.stderr.write(`volumed csi-plugin: ${(e as Error).message}\n`);
       process.exit(1);

@@ -18,7 +18,8 @@ if (missing) {
   console.log(`csi driver conformance skipped: ${missing}`);
 } else {
   describeDriver('csi (volumed csi-plugin)', async () => {
-    const plugin = await startPlugin();
+    // The conformance suite publishes to node n1.
+    const plugin = await startPlugin({ alsoNodes: ['n1'] });
     const workDir = path.join(plugin.dir, 'co');
     const driver = new CsiDriver({ endpoint: plugin.endpoint, workDir, secrets: { token: 'never-logged' }, parameters: { pool: 'local' } });
     await driver.init();

@@ -44,10 +44,11 @@ export function releaseUnder(dir: string): void {
   }
 }
 
-export async function startPlugin(options: { nodeId?: string; server?: string; token?: string; config?: string } = {}): Promise<RunningPlugin> {
+export async function startPlugin(options: { nodeId?: string; alsoNodes?: readonly string[]; server?: string; token?: string; config?: string } = {}): Promise<RunningPlugin> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'volumed-csi-'));
   const endpoint = `unix://${path.join(dir, 'csi.sock')}`;
   const args = [MAIN, ...(options.server ? ['--server', options.server] : []), 'csi-plugin', '--endpoint', endpoint, '--node-id', options.nodeId ?? 'node-1'];
+  for (const node of options.alsoNodes ?? []) args.push('--also-node', node);
   if (!options.server) args.push('--data-dir', path.join(dir, 'data'));
   if (options.config) {
     const file = path.join(dir, 'plugin.yaml');

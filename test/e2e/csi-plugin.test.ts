@@ -39,7 +39,7 @@ describe('volumed csi-plugin (controller and identity)', () => {
   const call = <T = Record<string, unknown>>(service: CsiService, method: string, req: unknown) => csi.call<T>(service, method, req, { attempts: 1 });
 
   beforeAll(async () => {
-    plugin = await startPlugin();
+    plugin = await startPlugin({ alsoNodes: ['node-a', 'node-b'] });
     csi = new CsiClient({ endpoint: plugin.endpoint });
   });
   afterAll(async () => {
@@ -82,6 +82,10 @@ describe('volumed csi-plugin (controller and identity)', () => {
     expect(await codeOf(call('controller', 'ControllerGetVolume', { volume_id: 'nope' }))).toBe('NOT_FOUND');
     expect(await codeOf(call('controller', 'ValidateVolumeCapabilities', { volume_id: 'nope', volume_capabilities: [BLOCK] }))).toBe('NOT_FOUND');
     expect(await codeOf(call('controller', 'ControllerPublishVolume', { volume_id: 'pvc-idem', node_id: '', volume_capability: BLOCK }))).toBe('INVALID_ARGUMENT');
+    // A node this plugin does not serve, and mutable parameters volumed cannot change.
+    expect(await codeOf(call('controller', 'ControllerPublishVolume', { volume_id: 'pvc-idem', node_id: 'no-such-node', volume_capability: BLOCK }))).toBe('NOT_FOUND');
+    expect(await codeOf(call('controller', 'CreateVolume', { name: 'x', volume_capabilities: [BLOCK], mutable_parameters: { iops: '100' } }))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(call('node', 'NodeExpandVolume', { volume_id: 'nope', volume_path: '/nonexistent/target' }))).toBe('NOT_FOUND');
   });
 
   it('deletes idempotently, refuses a volume with snapshots (FAILED_PRECONDITION), and snapshots by name', async () => {

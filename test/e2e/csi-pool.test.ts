@@ -24,7 +24,7 @@ describe('a csi pool through the native API', () => {
   const image = (id: string): string => path.join(plugin.dir, 'data', 'pools', 'local', 'volumes', `${id}.img`);
 
   beforeAll(async () => {
-    plugin = await startPlugin({ nodeId: 'plugin-node' });
+    plugin = await startPlugin({ nodeId: 'plugin-node', alsoNodes: ['worker-1'] });
     s = await startServer({ config: `pools:\n  - { id: local, driver: file }\n  - { id: ext, driver: csi, endpoint: "${plugin.endpoint}", parameters: { pool: local }, secrets: { apiKey: s3cr3t-value } }\ntypes:\n  - { name: tiered, extraSpecs: { "csi:tier": gold } }\n` });
     csi = new CsiClient({ endpoint: plugin.endpoint });
   });

@@ -34,6 +34,12 @@ export const CONTROLLER_CAPABILITIES = [
 /** Parameters volumed reads itself; the rest are kept with the volume as the CO gave them. */
 const OWN_PARAMETERS = new Set(['type', 'pool', 'namespace', 'kind']);
 
+/** The parameters a CO may change later (ControllerModifyVolume, or a create's mutable_parameters): only the type. */
+function checkMutable(mutable: StringMap): void {
+  const unknown = Object.keys(mutable).filter((k) => k !== 'type');
+  if (unknown.length) throw invalid(`mutable_parameters: volumed can change only type, not ${unknown.join(', ')}`);
+}
+
 function sizeFrom(range: CapacityRange | null | undefined): { size: number; min: number; max: number } {
   const min = range?.required_bytes ?? 0;
   const max = range?.limit_bytes ?? 0;
@@ -52,7 +58,11 @@ async function paged<T>(token: string, read: (cursor: string | undefined) => Pro
   }
 }
 
-export function controllerService(backend: CsiBackend) {
+/**
+ * `knownNodes`: the node ids this plugin's Node service answers for; a
+ * publish to any other node is NOT_FOUND, as the spec asks.
+ */
+export function controllerService(backend: CsiBackend, knownNodes: ReadonlySet<string>) {
   const inflight = new InFlight();
 
   async function volumeOrNotFound(id: string): Promise<Volume> {
@@ -84,6 +94,7 @@ export function controllerService(backend: CsiBackend) {
       if (req.parameters.kind && req.parameters.kind !== kind) throw invalid(`parameters.kind ${req.parameters.kind} contradicts the ${kind} capability`);
       const access = req.volume_capabilities.map((c, i) => accessOf(c, `volume_capabilities[${i}]`));
       const { size, min, max } = sizeFrom(req.capacity_range);
+      checkMutable(req.mutable_parameters);
       const params = { ...req.parameters, ...req.mutable_parameters };
       const source = req.volume_content_source;
       const id = idForName(name);
@@ -142,6 +153,7 @@ export function controllerService(backend: CsiBackend) {
       const access = accessOf(cap);
       return inflight.run(`volume ${id}`, async () => {
         const v = await volumeOrNotFound(id);
+        if (!knownNodes.has(node)) throw new CsiError(status.NOT_FOUND, `node ${node} not found: this plugin serves ${[...knownNodes].join(', ')}`);
         if (kindOf(cap) !== v.kind) throw invalid(`volume ${id} is a ${v.kind} volume; the capability asks for ${kindOf(cap)}`);
         const mode = req.readonly ? 'ro' : 'rw';
         const here = (await backend.attachments(id)).find((a) => a.node === node && a.status === 'attached');
@@ -214,8 +226,7 @@ export function controllerService(backend: CsiBackend) {
 
     async ControllerModifyVolume(req: { volume_id: string; mutable_parameters: StringMap }) {
       const id = required(req.volume_id, 'volume_id');
-      const unknown = Object.keys(req.mutable_parameters).filter((k) => k !== 'type');
-      if (unknown.length) throw invalid(`mutable_parameters: volumed can change only type, not ${unknown.join(', ')}`);
+      checkMutable(req.mutable_parameters);
       return inflight.run(`volume ${id}`, async () => {
         await volumeOrNotFound(id);
         if (req.mutable_parameters.type) await backend.retype(id, req.mutable_parameters.type);

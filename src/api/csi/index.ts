@@ -17,6 +17,8 @@ export const PLUGIN_NAME = 'csi.volumed.io';
 export interface CsiPluginOptions {
   readonly endpoint: string;
   readonly nodeId: string;
+  /** Other nodes whose Node service this controller publishes to (a controller-only deployment names them). */
+  readonly otherNodes?: readonly string[];
   readonly backend: CsiBackend;
   readonly version: string;
   readonly log?: (message: string) => void;
@@ -61,7 +63,7 @@ export async function startCsiPlugin(options: CsiPluginOptions): Promise<Running
     Probe: async () => ({ ready: { value: true } }),
   };
   server.addService(services.Identity.service, bind(identity, options.log));
-  server.addService(services.Controller.service, bind(controllerService(options.backend), options.log));
+  server.addService(services.Controller.service, bind(controllerService(options.backend, new Set([options.nodeId, ...(options.otherNodes ?? [])])), options.log));
   server.addService(services.Node.service, bind(nodeService(options.nodeId), options.log));
   await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
   return {

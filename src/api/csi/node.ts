@@ -146,8 +146,9 @@ export function nodeService(nodeId: string) {
 
     async NodeExpandVolume(req: { volume_id: string; volume_path: string; staging_target_path: string; capacity_range?: CapacityRange | null }) {
       const id = required(req.volume_id, 'volume_id');
-      required(req.volume_path, 'volume_path');
+      const volumePath = required(req.volume_path, 'volume_path');
       return inflight.run(`volume ${id}`, async () => {
+        if (!(await exists(volumePath))) throw new CsiError(status.NOT_FOUND, `volume ${id} is not published at ${volumePath} on this node`);
         const staged = req.staging_target_path ? await readStage(req.staging_target_path) : undefined;
         if (!staged) return { capacity_bytes: req.capacity_range?.required_bytes ?? 0 };
         await refreshLoop(staged.device);
