@@ -84,7 +84,7 @@ describe('Nomad CSI volume API', () => {
         { AccessMode: 'single-node-writer', AttachmentMode: 'file-system' },
         { AccessMode: 'single-node-writer', AttachmentMode: 'block-device' },
       ],
-      MountOptions: { FsType: 'ext4', MountFlags: ['[REDACTED]'] },
+      MountOptions: { FSType: 'ext4', MountFlags: ['[REDACTED]'] },
       RequestedCapacityMin: 8 * MiB,
       RequestedCapacityMax: 64 * MiB,
       Topologies: [{ Segments: { foo: 'bar' } }],
@@ -106,10 +106,14 @@ describe('Nomad CSI volume API', () => {
     expect(statSync(poolFile('local', 'volumes/volume-id1.img')).size).toBe(16 * MiB);
     const moved = await refusal(nomad.create(samplePayload('volume-id1', { PluginID: 'fast' })));
     expect(moved.status).toBe(409);
-    expect(moved.text).toBe('volume volume-id1 already exists and PluginID is "local", not "fast"');
+    expect(moved.text).toBe('volume volume-id1: volume plugin ID cannot be updated');
+    // Nomad's CSIVolume.Merge: the name, the source and the parameters are fixed once set, all refusals said at once.
+    const renamed = await refusal(nomad.create(samplePayload('volume-id1', { Name: 'another name', SnapshotID: 'snap-x', Parameters: { iops: '9' } })));
+    expect([renamed.status, renamed.text]).toEqual([409, 'volume volume-id1: volume name cannot be updated; volume snapshot ID cannot be updated; volume parameters cannot be updated']);
+    expect((await nomad.info<Json>('volume-id1')).body.Name).not.toBe('another name');
     const small = await refusal(nomad.create(samplePayload('volume-id1', { RequestedCapacityMin: MiB, RequestedCapacityMax: 2 * MiB })));
     expect(small.status).toBe(409);
-    expect(small.text).toContain('its capacity 16777216 exceeds RequestedCapacityMax 2097152');
+    expect(small.text).toContain('volume requested capacity update was not compatible with existing capacity (16777216 bytes, RequestedCapacityMax 2097152)');
   });
 
   it('refuses bad input with 400 naming the field, and nothing is written', async () => {
@@ -283,11 +287,13 @@ describe('Nomad CSI volume API', () => {
     const curl = await s.api('PUT', '/v1/volume/csi/web-a', JSON.stringify(sample), { 'content-type': 'application/x-www-form-urlencoded' });
     expect(curl.status).toBe(200);
     expect((await nomad.info<Json>('web-a')).body).toMatchObject({ Name: 'web again', ExternalID: 'volumes/web-a.img', Capacity: MiB, Topologies: [{ Segments: { foo: 'bar' } }], RequestedCapabilities: sample.Volumes[0]?.RequestedCapabilities });
-    // An identical re-send is an update; a contradicting one is refused naming what differs.
-    await nomad.register({ ID: 'web-a', Name: 'web renamed', ExternalID: 'volumes/web-a.img', PluginID: 'local' });
-    expect((await nomad.info<Json>('web-a')).body.Name).toBe('web renamed');
+    // An identical re-send is an update; one that changes what Nomad fixes is refused in Nomad's words.
+    await nomad.register({ ID: 'web-a', Name: 'web again', ExternalID: 'volumes/web-a.img', PluginID: 'local' });
+    const renamed = await refusal(nomad.register({ ID: 'web-a', Name: 'web renamed', ExternalID: 'volumes/web-a.img', PluginID: 'local' }));
+    expect([renamed.status, renamed.text]).toEqual([409, 'volume web-a: volume name cannot be updated']);
+    expect((await nomad.info<Json>('web-a')).body.Name).toBe('web again');
     const clash = await refusal(nomad.register({ ID: 'web-a', ExternalID: 'volumes/web-c.img', PluginID: 'local' }));
-    expect([clash.status, clash.text]).toEqual([409, 'volume web-a is already registered and ExternalID is "volumes/web-a.img", not "volumes/web-c.img"']);
+    expect([clash.status, clash.text]).toEqual([409, 'volume web-a: volume external ID cannot be updated']);
     const noObject = await refusal(nomad.register({ ID: 'ghost', ExternalID: 'volumes/none.img', PluginID: 'local' }));
     expect(noObject.status).toBe(400);
     const noExternal = await refusal(nomad.register({ ID: 'ghost', PluginID: 'local' }));

@@ -66,3 +66,13 @@ export async function done(volumed: Volumed, req: FastifyRequest, task: Task): P
 export async function writeIndex(volumed: Volumed, reply: FastifyReply): Promise<void> {
   void reply.header('X-Nomad-Index', String(await volumed.engine.latestIndex()));
 }
+
+/**
+ * A write's answer body with Nomad's QueryMeta inlined (Index, LastContact,
+ * KnownLeader, NextToken), as Nomad's register, create and snapshot answers carry it.
+ */
+export async function writeResponse<T extends Record<string, unknown>>(volumed: Volumed, reply: FastifyReply, body: T): Promise<T & { Index: number; LastContact: number; KnownLeader: boolean; NextToken: string }> {
+  const index = await volumed.engine.latestIndex();
+  void reply.header('X-Nomad-Index', String(index));
+  return { ...body, Index: index, LastContact: 0, KnownLeader: true, NextToken: '' };
+}

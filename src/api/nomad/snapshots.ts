@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 import { InvalidInputError } from '../../domain/errors.js';
 import type { Volume } from '../../domain/types.js';
-import { blocking, done, listNamespaces, secretsHeader, writeIndex, type App } from './context.js';
+import { blocking, done, listNamespaces, secretsHeader, writeIndex, writeResponse, type App } from './context.js';
 import { IdParams, ReadQuery, SnapshotDeleteQuery, SnapshotListQuery, SnapshotsBody, type SnapshotSpec } from './schemas.js';
 import { snapshotView } from './views.js';
 import type { NomadContext } from './volumes.js';
@@ -51,15 +51,11 @@ export function snapshotRoutes(app: App, ctx: NomadContext): void {
   const { engine } = volumed;
 
   app.put('/volumes/snapshot', { config: { access: { need: 'write-volume', resource: 'volume', resourceId: firstSource } }, schema: { querystring: ReadQuery, body: SnapshotsBody } }, async (req, reply) => {
-    const snapshots = await createSnapshots(ctx, req, req.body.Snapshots);
-    await writeIndex(volumed, reply);
-    return { Snapshots: snapshots };
+    return writeResponse(volumed, reply, { Snapshots: await createSnapshots(ctx, req, req.body.Snapshots) });
   });
 
   app.put('/volume/csi/:id/snapshot', { config: { access: { need: 'write-volume', resource: 'volume' } }, schema: { params: IdParams, querystring: ReadQuery, body: SnapshotsBody } }, async (req, reply) => {
-    const snapshots = await createSnapshots(ctx, req, req.body.Snapshots, req.params.id);
-    await writeIndex(volumed, reply);
-    return { Snapshots: snapshots };
+    return writeResponse(volumed, reply, { Snapshots: await createSnapshots(ctx, req, req.body.Snapshots, req.params.id) });
   });
 
   app.delete(

@@ -100,7 +100,7 @@ function mountOptions(volume: Volume): Record<string, unknown> | null {
   const fsType = volume.csi?.fsType ?? '';
   if (!fsType && volume.mountOptions.length === 0) return null;
   // Mount flags may carry credentials: Nomad redacts them in every answer.
-  return { FsType: fsType, MountFlags: volume.mountOptions.length ? ['[REDACTED]'] : null };
+  return { FSType: fsType, MountFlags: volume.mountOptions.length ? ['[REDACTED]'] : null };
 }
 
 /** api.CSIVolume: one volume in full. Secrets never appear. */

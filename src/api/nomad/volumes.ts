@@ -6,9 +6,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../domain/errors.js';
-import { GiB, type Pool, type Volume, type VolumeKind, type VolumeSource } from '../../domain/types.js';
+import { GiB, type Attachment, type Pool, type Volume, type VolumeKind, type VolumeSource } from '../../domain/types.js';
 import type { Static } from 'typebox';
-import { blocking, done, listNamespaces, secretsHeader, writeIndex, type App } from './context.js';
+import { blocking, done, listNamespaces, secretsHeader, writeIndex, writeResponse, type App } from './context.js';
 import { compileFilter } from './filter.js';
 import { ClaimBody, DeregisterQuery, DetachQuery, IdParams, ListVolumesQuery, ReadQuery, VolumesBody, type VolumeSpec } from './schemas.js';
 import { fromNomadAttachment, volumeDetail, volumeStub } from './views.js';
@@ -76,18 +76,42 @@ function engineFields(spec: Spec, namespace: string) {
   };
 }
 
-/** What a re-sent spec contradicts in the volume it names. */
-function conflicts(volume: Volume, spec: Spec, namespace: string, fields: readonly ('ExternalID' | 'PluginID' | 'Namespace' | 'SnapshotID' | 'CloneID')[]): string[] {
+/**
+ * What a re-sent spec may not change of the volume it names, in Nomad's own
+ * words (CSIVolume.Merge): name, external id, plugin id, clone and snapshot
+ * id are fixed once set, the capabilities must keep the one claims use, and
+ * parameters are fixed. The namespace is part of a volume's identity.
+ */
+function mergeRefusals(volume: Volume, claims: readonly Attachment[], spec: Spec, namespace: string, purpose: 'register' | 'create'): string[] {
   const source: VolumeSource | null = volume.source;
-  const have: Record<string, string> = {
-    ExternalID: volume.externalId ?? '',
-    PluginID: volume.poolId,
-    Namespace: volume.namespace,
-    SnapshotID: source && 'snapshotId' in source ? source.snapshotId : '',
-    CloneID: source && 'volumeId' in source ? source.volumeId : '',
-  };
-  const want: Record<string, string | undefined> = { ExternalID: spec.ExternalID, PluginID: spec.PluginID, Namespace: namespace, SnapshotID: spec.SnapshotID, CloneID: spec.CloneID };
-  return fields.filter((f) => want[f] !== undefined && want[f] !== '' && want[f] !== have[f]).map((f) => `${f} is ${JSON.stringify(have[f])}, not ${JSON.stringify(want[f])}`);
+  const refusals: string[] = [];
+  const changes = (want: string | undefined, have: string): boolean => want !== undefined && want !== '' && want !== have;
+  if (namespace !== volume.namespace) refusals.push(`volume is in namespace ${JSON.stringify(volume.namespace)}, not ${JSON.stringify(namespace)}`);
+  if (changes(spec.Name, volume.name)) refusals.push('volume name cannot be updated');
+  if (changes(spec.ExternalID, volume.externalId ?? '')) refusals.push('volume external ID cannot be updated');
+  // Nomad compares the plugin id even when the spec leaves it empty; a register must name it, a create may not.
+  if (purpose === 'register' ? spec.PluginID !== volume.poolId : changes(spec.PluginID, volume.poolId)) refusals.push('volume plugin ID cannot be updated');
+  if (changes(spec.CloneID, source && 'volumeId' in source ? source.volumeId : '')) refusals.push('volume clone ID cannot be updated');
+  if (changes(spec.SnapshotID, source && 'snapshotId' in source ? source.snapshotId : '')) refusals.push('volume snapshot ID cannot be updated');
+  const inUse = claims[0];
+  if (inUse && spec.RequestedCapabilities?.length) {
+    const keeps = spec.RequestedCapabilities.some((c) => c.AccessMode === inUse.accessMode && fromNomadAttachment(c.AttachmentMode) === inUse.attachmentMode);
+    if (!keeps) refusals.push('volume requested capabilities update was not compatible with existing capability in use');
+  }
+  const parameters = spec.Parameters ?? {};
+  const had = volume.csi?.parameters ?? {};
+  const sameParameters = Object.keys(parameters).length === Object.keys(had).length && Object.entries(parameters).every(([k, v]) => had[k] === v);
+  if (Object.keys(parameters).length && !sameParameters) refusals.push('volume parameters cannot be updated');
+  return refusals;
+}
+
+/** Refuses a re-send that contradicts the volume, all its refusals in one message. */
+async function merge(ctx: NomadContext, volume: Volume, spec: Spec, namespace: string, purpose: 'register' | 'create', extra: readonly string[] = []): Promise<void> {
+  const refusals = [...mergeRefusals(volume, await ctx.volumed.engine.listAttachments(volume.id), spec, namespace, purpose), ...extra];
+  if (refusals.length) throw new ConflictError(`volume ${volume.id}: ${refusals.join('; ')}`, { type: 'volume', id: volume.id });
+  // What Merge lets a re-send change: the mount flags (the rest volumed keeps as first given).
+  const flags = spec.MountOptions?.MountFlags;
+  if (flags && flags.join('\0') !== volume.mountOptions.join('\0')) await ctx.volumed.engine.updateVolume(volume.id, { mountOptions: flags });
 }
 
 async function existing(ctx: NomadContext, id: string): Promise<Volume | undefined> {
@@ -122,17 +146,15 @@ function checkSpecs(specs: readonly Spec[], pathId: string, purpose: 'register' 
   });
 }
 
-async function register(ctx: NomadContext, req: FastifyRequest, spec: Spec, id: string, field: string): Promise<void> {
+async function register(ctx: NomadContext, req: FastifyRequest, spec: Spec, id: string, field: string): Promise<Volume> {
   const { engine } = ctx.volumed;
   const namespace = requestNamespace(req);
   // checkSpecs refused a spec without these; this tells the types so.
   if (!spec.ExternalID || !spec.PluginID) throw new InvalidInputError('is required', `${field}.ExternalID`);
   const current = await existing(ctx, id);
   if (current) {
-    const differ = conflicts(current, spec, namespace, ['ExternalID', 'PluginID', 'Namespace']);
-    if (differ.length) throw new ConflictError(`volume ${id} is already registered and ${differ.join('; ')}`, { type: 'volume', id });
-    if (spec.Name && spec.Name !== current.name) await engine.updateVolume(id, { name: spec.Name });
-    return;
+    await merge(ctx, current, spec, namespace, 'register');
+    return engine.getVolume(id);
   }
   const kind = kindOf(spec, field);
   const accepted = await engine.manageVolume({
@@ -144,6 +166,7 @@ async function register(ctx: NomadContext, req: FastifyRequest, spec: Spec, id: 
     ...engineFields(spec, namespace),
   });
   await done(ctx.volumed, req, accepted.task);
+  return engine.getVolume(id);
 }
 
 async function sourceSize(ctx: NomadContext, spec: Spec): Promise<number> {
@@ -160,9 +183,8 @@ async function create(ctx: NomadContext, req: FastifyRequest, spec: Spec, id: st
   const max = spec.RequestedCapacityMax ?? 0;
   const current = await existing(ctx, id);
   if (current) {
-    const differ = conflicts(current, spec, namespace, ['PluginID', 'Namespace', 'SnapshotID', 'CloneID']);
-    if (max > 0 && current.sizeBytes > max) differ.push(`its capacity ${current.sizeBytes} exceeds RequestedCapacityMax ${max}`);
-    if (differ.length) throw new ConflictError(`volume ${id} already exists and ${differ.join('; ')}`, { type: 'volume', id });
+    const tooLarge = max > 0 && current.sizeBytes > max ? [`volume requested capacity update was not compatible with existing capacity (${current.sizeBytes} bytes, RequestedCapacityMax ${max})`] : [];
+    await merge(ctx, current, spec, namespace, 'create', tooLarge);
     if (min > current.sizeBytes) await done(ctx.volumed, req, (await engine.extendVolume(id, min)).task);
     return engine.getVolume(id);
   }
@@ -254,9 +276,10 @@ export function volumeRoutes(app: App, ctx: NomadContext): void {
   app.put('/volume/csi/:id', { config: { access: writeAccess }, schema: { params: IdParams, querystring: ReadQuery, body: VolumesBody } }, async (req, reply) => {
     const specs = req.body.Volumes;
     const ids = checkSpecs(specs, req.params.id, 'register');
-    for (const [i, spec] of specs.entries()) await register(ctx, req, spec, ids[i] ?? '', `Volumes[${i}]`);
-    await writeIndex(volumed, reply);
-    return reply.send();
+    const volumes: Record<string, unknown>[] = [];
+    for (const [i, spec] of specs.entries()) volumes.push(await detailOf(ctx, await register(ctx, req, spec, ids[i] ?? '', `Volumes[${i}]`)));
+    // CSIVolumeRegisterResponse: Nomad's client decodes it, and fails on an empty body.
+    return writeResponse(volumed, reply, { Volumes: volumes, Warnings: '' });
   });
 
   app.put('/volume/csi/:id/create', { config: { access: writeAccess }, schema: { params: IdParams, querystring: ReadQuery, body: VolumesBody } }, async (req, reply) => {
@@ -264,8 +287,7 @@ export function volumeRoutes(app: App, ctx: NomadContext): void {
     const volumes: Record<string, unknown>[] = [];
     const ids = checkSpecs(specs, req.params.id, 'create');
     for (const [i, spec] of specs.entries()) volumes.push(await detailOf(ctx, await create(ctx, req, spec, ids[i] ?? '', `Volumes[${i}]`)));
-    await writeIndex(volumed, reply);
-    return { Volumes: volumes };
+    return writeResponse(volumed, reply, { Volumes: volumes, Warnings: '' });
   });
 
   app.delete('/volume/csi/:id', { config: { access: { need: 'write-volume', resource: 'volume' } }, schema: { params: IdParams, querystring: DeregisterQuery } }, async (req, reply) => {
