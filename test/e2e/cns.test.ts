@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockSpec, CnsClient, ds, k8sCluster, vid, vm, VimFaultError, type VolumeResult } from './cns-client.js';
+import { attach, blockSpec, CnsClient, ds, k8sCluster, kv, nfs, snapDelete, vid, VimFaultError, type VolumeResult } from './cns-client.js';
 import { MAIN, startServer, type RunningServer } from './harness.js';
 
 type Json = Record<string, unknown>;
@@ -32,7 +32,7 @@ async function fails(call: Promise<unknown>): Promise<VimFaultError> {
 
 const faultOf = (r: VolumeResult | undefined): Json & { _typeName: string } => {
   if (!r?.fault) throw new Error(`expected a fault in ${JSON.stringify(r)}`);
-  return r.fault.fault;
+  return r.fault;
 };
 const messageOf = (f: Json): string => String((f.faultMessage as { message: string }[])[0]?.message);
 
@@ -64,7 +64,7 @@ describe('CNS over VI/JSON', () => {
 
   it('answers NotAuthenticated without a session, a release it does not speak as not found, and ends sessions at logout', async () => {
     const anonymous = new CnsClient(s.url);
-    const refused = await fails(anonymous.invoke('CnsQueryVolume', { filter: {} }));
+    const refused = await fails(anonymous.invoke('CnsQueryVolume', { filter: { _typeName: 'CnsQueryFilter' } }));
     expect([refused.status, refused.typeName]).toEqual([500, 'NotAuthenticated']);
     const forged = new CnsClient(s.url);
     forged.session = 'f'.repeat(40);
@@ -78,7 +78,7 @@ describe('CNS over VI/JSON', () => {
     expect(session).toMatchObject({ _typeName: 'UserSession', userName: 'ops@vsphere.local', key: mine.session });
     expect((await mine.raw('GET', '/SessionManager/SessionManager/currentSession')).body.userName).toBe('ops@vsphere.local');
     await mine.logout();
-    expect((await fails(mine.invoke('CnsQueryVolume', { filter: {} }))).typeName).toBe('NotAuthenticated');
+    expect((await fails(mine.invoke('CnsQueryVolume', { filter: { _typeName: 'CnsQueryFilter' } }))).typeName).toBe('NotAuthenticated');
   });
 
   it('runs a batch of five creates where two specs are bad: task success, three volumes on disk, two faults in order', async () => {
@@ -123,9 +123,9 @@ describe('CNS over VI/JSON', () => {
   });
 
   it('faults the whole task only when no spec could be scheduled, and a bad envelope or method at once', async () => {
-    const { info, results } = await cns.run('CnsCreateVolume', { createSpecs: [blockSpec('n-0', -1), { name: 'n-1', volumeType: 'TAPE', backingObjectDetails: {} }] });
+    const { info, results } = await cns.run('CnsCreateVolume', { createSpecs: [blockSpec('n-0', -1), { name: 'n-1', volumeType: 'TAPE', backingObjectDetails: {} }] }, { offSpec: true });
     expect(info.state).toBe('error');
-    expect((info.error as Json)._typeName).toBe('LocalizedMethodFault');
+    expect((info.error as Json)._typeName).toBe('CnsFault');
     expect(faultOf(results[1])).toMatchObject({ _typeName: 'InvalidArgument', invalidProperty: 'createSpecs[1].volumeType' });
     // Polymorphic fields are read by their _typeName.
     const typed = await cns.run('CnsCreateVolume', {
@@ -134,7 +134,7 @@ describe('CNS over VI/JSON', () => {
         blockSpec('p-1', 4, { profile: [{ _typeName: 'VirtualMachineBogusProfileSpec', profileId: 'gold' }] }),
         blockSpec('p-2', 4, { datastores: [ds('local')], profile: [{ _typeName: 'VirtualMachineEmptyProfileSpec' }] }),
       ],
-    });
+    }, { offSpec: true });
     expect(faultOf(typed.results[0])).toMatchObject({ _typeName: 'InvalidArgument', invalidProperty: 'createSpecs[0].backingObjectDetails._typeName' });
     expect(messageOf(faultOf(typed.results[0]))).toContain('CnsVsanFileShareBackingDetails describes a file volume, but volumeType is BLOCK');
     expect(faultOf(typed.results[1])).toMatchObject({ invalidProperty: 'createSpecs[1].profile[0]._typeName' });
@@ -143,13 +143,13 @@ describe('CNS over VI/JSON', () => {
     const empty = await fails(cns.invoke('CnsCreateVolume', { createSpecs: [] }));
     expect([empty.status, empty.typeName]).toEqual([500, 'InvalidArgument']);
     expect(empty.message0).toContain('createSpecs');
-    expect((await fails(cns.invoke('CnsFormatVolume', {}))).typeName).toBe('MethodNotFound');
+    expect((await fails(cns.invoke('CnsFormatVolume', {}, { offSpec: true }))).typeName).toBe('MethodNotFound');
     expect((await fails(cns.taskInfo('no-such-task'))).typeName).toBe('ManagedObjectNotFound');
   });
 
   it('attaches with a diskUUID, detaches, and faults only the spec that names an unknown volume', async () => {
     const id = await createOne('att', 8);
-    const { results } = await cns.run('CnsAttachVolume', { attachSpecs: [{ volumeId: vid(id), vm: vm('vm-42') }, { volumeId: vid('nope-1'), vm: vm('vm-42') }] });
+    const { results } = await cns.run('CnsAttachVolume', { attachSpecs: [attach(id), attach('nope-1')] });
     expect(results[0]?._typeName).toBe('CnsVolumeAttachResult');
     const native = await s.api<{ volume: Json; attachments: Json[] }>('GET', `/api/v1/volumes/${id}`);
     expect(native.body.volume.status).toBe('in-use');
@@ -158,10 +158,10 @@ describe('CNS over VI/JSON', () => {
     expect(faultOf(results[1])).toMatchObject({ _typeName: 'CnsVolumeNotFoundFault', volumeId: { id: 'nope-1' } });
     expect(results[1]?.volumeId.id).toBe('nope-1');
 
-    const detached = await cns.run('CnsDetachVolume', { detachSpecs: [{ volumeId: vid(id), vm: vm('vm-42') }] });
+    const detached = await cns.run('CnsDetachVolume', { detachSpecs: [attach(id)] });
     expect(detached.results[0]?.fault).toBeUndefined();
     expect((await s.api<{ volume: Json }>('GET', `/api/v1/volumes/${id}`)).body.volume.status).toBe('available');
-    const again = await cns.run('CnsDetachVolume', { detachSpecs: [{ volumeId: vid(id), vm: vm('vm-42') }] });
+    const again = await cns.run('CnsDetachVolume', { detachSpecs: [attach(id)] });
     expect(again.info.state).toBe('error');
     expect(faultOf(again.results[0])._typeName).toBe('CnsFault');
     expect(messageOf(faultOf(again.results[0]))).toContain('not attached to that vm');
@@ -171,7 +171,7 @@ describe('CNS over VI/JSON', () => {
     const id = await createOne('ext', 8);
     const bytes = randomBytes(64 * 1024);
     await fs.writeFile(volumeFile('local', id), bytes, { flag: 'r+' });
-    const { results } = await cns.run('CnsExtendVolume', { extendSpecs: [{ _typeName: 'CnsVolumeExtendSpec', volumeId: vid(id), capacityInMb: 24 }, { volumeId: vid(id), capacityInMb: 0 }] });
+    const { results } = await cns.run('CnsExtendVolume', { extendSpecs: [{ _typeName: 'CnsVolumeExtendSpec', volumeId: vid(id), capacityInMb: 24 }, { _typeName: 'CnsVolumeExtendSpec', volumeId: vid(id), capacityInMb: 0 }] });
     expect(results[0]?.fault).toBeUndefined();
     expect(faultOf(results[1])).toMatchObject({ _typeName: 'InvalidArgument', invalidProperty: 'extendSpecs[1].capacityInMb' });
     expect(statSync(volumeFile('local', id)).size).toBe(24 * MiB);
@@ -182,14 +182,14 @@ describe('CNS over VI/JSON', () => {
 
   it('replaces cluster and entity metadata, and removes an entity or a cluster by their delete flags', async () => {
     const pvc = (labels: Json[], extra: Json = {}): Json => ({ _typeName: 'CnsKubernetesEntityMetadata', entityName: 'data-pvc', entityType: 'PERSISTENT_VOLUME_CLAIM', namespace: 'shop', labels, ...extra });
-    const id = await createOne('meta', 8, { metadata: { containerCluster: k8sCluster('meta-k1'), entityMetadata: [pvc([{ key: 'tier', value: 'db' }])] } });
+    const id = await createOne('meta', 8, { metadata: { _typeName: 'CnsVolumeMetadata', containerCluster: k8sCluster('meta-k1'), entityMetadata: [pvc([kv('tier', 'db')])] } });
     const entities = async (): Promise<Json[]> => ((await query({ volumeIds: [vid(id)] })).volumes[0]?.metadata as { entityMetadata: Json[] }).entityMetadata;
     expect(await entities()).toEqual([expect.objectContaining({ entityName: 'data-pvc', clusterId: 'meta-k1', labels: [{ _typeName: 'KeyValue', key: 'tier', value: 'db' }] })]);
-    expect((await query({ labels: [{ key: 'tier', value: 'db' }] })).volumes.map((v) => v.name)).toContain('meta');
+    expect((await query({ labels: [kv('tier', 'db')] })).volumes.map((v) => v.name)).toContain('meta');
 
-    const pv = { _typeName: 'CnsKubernetesEntityMetadata', entityName: 'pv-1', entityType: 'PERSISTENT_VOLUME', labels: [], referredEntity: [{ entityType: 'PERSISTENT_VOLUME_CLAIM', entityName: 'data-pvc', namespace: 'shop', clusterId: 'meta-k1' }] };
-    const update = (entityMetadata: Json[], cluster = k8sCluster('meta-k1'), extra: Json = {}) => ({ updateSpecs: [{ _typeName: 'CnsVolumeMetadataUpdateSpec', volumeId: vid(id), metadata: { containerCluster: cluster, entityMetadata, ...extra } }] });
-    expect((await cns.run('CnsUpdateVolumeMetadata', update([pvc([{ key: 'tier', value: 'cache' }]), pv]))).info.state).toBe('success');
+    const pv = { _typeName: 'CnsKubernetesEntityMetadata', entityName: 'pv-1', entityType: 'PERSISTENT_VOLUME', labels: [], referredEntity: [{ _typeName: 'CnsKubernetesEntityReference', entityType: 'PERSISTENT_VOLUME_CLAIM', entityName: 'data-pvc', namespace: 'shop', clusterId: 'meta-k1' }] };
+    const update = (entityMetadata: Json[], cluster = k8sCluster('meta-k1'), extra: Json = {}) => ({ updateSpecs: [{ _typeName: 'CnsVolumeMetadataUpdateSpec', volumeId: vid(id), metadata: { _typeName: 'CnsVolumeMetadata', containerCluster: cluster, entityMetadata, ...extra } }] });
+    expect((await cns.run('CnsUpdateVolumeMetadata', update([pvc([kv('tier', 'cache')]), pv]))).info.state).toBe('success');
     const replaced = await entities();
     expect(replaced.map((e) => [e.entityName, e.labels])).toEqual([
       ['data-pvc', [{ _typeName: 'KeyValue', key: 'tier', value: 'cache' }]],
@@ -204,7 +204,7 @@ describe('CNS over VI/JSON', () => {
     const [v] = (await query({ volumeIds: [vid(id)] })).volumes;
     expect(((v?.metadata as Json).containerClusterArray as Json[]).map((c) => c.clusterId)).toEqual(['meta-k2']);
     expect((await query({ containerClusterIds: ['meta-k1'] })).volumes).toEqual([]);
-    const bad = await cns.run('CnsUpdateVolumeMetadata', update([{ ...pv, entityType: undefined }]));
+    const bad = await cns.run('CnsUpdateVolumeMetadata', update([{ ...pv, entityType: undefined }]), { offSpec: true });
     expect(faultOf(bad.results[0])).toMatchObject({ _typeName: 'InvalidArgument', invalidProperty: 'updateSpecs[0].metadata.entityMetadata[0].entityType' });
   });
 
@@ -216,9 +216,9 @@ describe('CNS over VI/JSON', () => {
     const perm = (ips: string, permissions: string, allowRoot = false): Json => ({ _typeName: 'VsanFileShareNetPermission', ips, permissions, allowRoot });
     const acl = await cns.run('CnsConfigureVolumeACLs', {
       ACLConfigSpecs: [
-        { _typeName: 'CnsVolumeACLConfigureSpec', volumeId: vid(id), accessControlSpecList: [{ _typeName: 'CnsNFSAccessControlSpec', netPermission: perm('10.0.0.0/24', 'READ_WRITE', true) }, { netPermission: perm('192.168.1.0/24', 'READ_ONLY') }, { netPermission: perm('10.0.0.66', 'NO_ACCESS') }] },
-        { volumeId: vid(id), accessControlSpecList: [{ netPermission: perm('10.9.0.0/40', 'READ_WRITE') }] },
-        { volumeId: vid(blockId), accessControlSpecList: [{ netPermission: perm('*', 'READ_WRITE') }] },
+        { _typeName: 'CnsVolumeACLConfigureSpec', volumeId: vid(id), accessControlSpecList: [{ _typeName: 'CnsNFSAccessControlSpec', netPermission: perm('10.0.0.0/24', 'READ_WRITE', true) }, nfs(perm('192.168.1.0/24', 'READ_ONLY')), nfs(perm('10.0.0.66', 'NO_ACCESS'))] },
+        { _typeName: 'CnsVolumeACLConfigureSpec', volumeId: vid(id), accessControlSpecList: [nfs(perm('10.9.0.0/40', 'READ_WRITE'))] },
+        { _typeName: 'CnsVolumeACLConfigureSpec', volumeId: vid(blockId), accessControlSpecList: [nfs(perm('*', 'READ_WRITE'))] },
       ],
     });
     expect(acl.info.state).toBe('success');
@@ -245,9 +245,9 @@ describe('CNS over VI/JSON', () => {
     expect(rw.body.attachment).toMatchObject({ mode: 'rw', connectionInfo: { export: { clients: '10.0.0.0/24', permissions: 'READ_WRITE', rootSquash: false } } });
 
     // Deleting by exact IP spec; deleting the last leaves CNS's deny-all rule.
-    await cns.run('CnsConfigureVolumeACLs', { ACLConfigSpecs: [{ volumeId: vid(id), accessControlSpecList: [{ netPermission: perm('192.168.1.0/24', 'READ_ONLY'), delete: true }, { netPermission: perm('10.0.0.66', 'READ_ONLY'), delete: true }] }] });
+    await cns.run('CnsConfigureVolumeACLs', { ACLConfigSpecs: [{ _typeName: 'CnsVolumeACLConfigureSpec', volumeId: vid(id), accessControlSpecList: [nfs(perm('192.168.1.0/24', 'READ_ONLY'), true), nfs(perm('10.0.0.66', 'READ_ONLY'), true)] }] });
     expect((await shown()).map((p) => p.ips)).toEqual(['10.0.0.0/24']);
-    await cns.run('CnsConfigureVolumeACLs', { ACLConfigSpecs: [{ volumeId: vid(id), accessControlSpecList: [{ netPermission: perm('10.0.0.0/24', 'READ_WRITE'), delete: true }] }] });
+    await cns.run('CnsConfigureVolumeACLs', { ACLConfigSpecs: [{ _typeName: 'CnsVolumeACLConfigureSpec', volumeId: vid(id), accessControlSpecList: [nfs(perm('10.0.0.0/24', 'READ_WRITE'), true)] }] });
     expect((await shown()).map((p) => [p.ips, p.permissions])).toEqual([['*', 'NO_ACCESS']]);
   });
 
@@ -258,7 +258,7 @@ describe('CNS over VI/JSON', () => {
     const types = (await s.api<{ types: Json[] }>('GET', '/api/v1/types')).body.types;
     const gold = String(types.find((t) => t.name === 'gold')?.id);
     const profile = [{ _typeName: 'VirtualMachineDefinedProfileSpec', profileId: gold }];
-    const reconf = await cns.run('CnsReconfigVolumePolicy', { volumePolicyReconfigSpecs: [{ volumeId: vid(id), profile }, { volumeId: vid(id), profile: [{ profileId: 'tin' }] }] });
+    const reconf = await cns.run('CnsReconfigVolumePolicy', { volumePolicyReconfigSpecs: [{ _typeName: 'CnsVolumePolicyReconfigSpec', volumeId: vid(id), profile }, { _typeName: 'CnsVolumePolicyReconfigSpec', volumeId: vid(id), profile: [{ _typeName: 'VirtualMachineDefinedProfileSpec', profileId: 'tin' }] }] });
     expect(reconf.results[0]?.fault).toBeUndefined();
     expect(faultOf(reconf.results[1])).toMatchObject({ _typeName: 'InvalidArgument', invalidProperty: 'volumePolicyReconfigSpecs[1].profile[0].profileId' });
     expect(await describe1()).toMatchObject({ storagePolicyId: gold, complianceStatus: 'nonCompliant' });
@@ -267,7 +267,7 @@ describe('CNS over VI/JSON', () => {
     const bytes = randomBytes(512 * 1024);
     await fs.writeFile(volumeFile('local', id), bytes, { flag: 'r+' });
     const progress: number[] = [];
-    const ref = await cns.invoke('CnsRelocateVolume', { relocateSpecs: [{ _typeName: 'CnsBlockVolumeRelocateSpec', volumeId: vid(id), datastore: ds('fast'), profile }, { volumeId: vid(id), datastore: ds('nowhere') }] });
+    const ref = await cns.invoke('CnsRelocateVolume', { relocateSpecs: [{ _typeName: 'CnsBlockVolumeRelocateSpec', volumeId: vid(id), datastore: ds('fast'), profile }, { _typeName: 'CnsBlockVolumeRelocateSpec', volumeId: vid(id), datastore: ds('nowhere') }] });
     const info = await cns.waitTask(ref, (i) => progress.push(Number(i.progress ?? 0)));
     const results = (info.result as { volumeResults: VolumeResult[] }).volumeResults;
     expect(results[0]?.fault).toBeUndefined();
@@ -282,7 +282,7 @@ describe('CNS over VI/JSON', () => {
   });
 
   it('pages queries with a cursor and totals, selects fields, and runs the same query as a task', async () => {
-    const specs = Array.from({ length: 5 }, (_, i) => blockSpec(`pg-${i}`, 4, { metadata: { containerCluster: k8sCluster('paging') } }));
+    const specs = Array.from({ length: 5 }, (_, i) => blockSpec(`pg-${i}`, 4, { metadata: { _typeName: 'CnsVolumeMetadata', containerCluster: k8sCluster('paging') } }));
     await cns.run('CnsCreateVolume', { createSpecs: specs });
     const names: string[] = [];
     let offset = 0;
@@ -294,23 +294,23 @@ describe('CNS over VI/JSON', () => {
     }
     expect(names).toEqual(['pg-0', 'pg-1', 'pg-2', 'pg-3', 'pg-4']);
     expect(offset).toBe(5);
-    const selected = await cns.invoke('CnsQueryAllVolume', { filter: { names: ['pg-3'] }, selection: { names: ['VOLUME_NAME', 'HEALTH_STATUS'] } });
+    const selected = await cns.invoke('CnsQueryAllVolume', { filter: { _typeName: 'CnsQueryFilter', names: ['pg-3'] }, selection: { _typeName: 'CnsQuerySelection', names: ['VOLUME_NAME', 'HEALTH_STATUS'] } }, { offSpec: true });
     const [only] = selected.volumes as Json[];
     expect(Object.keys(only ?? {}).sort()).toEqual(['_typeName', 'healthStatus', 'name', 'volumeId']);
     expect(only).toMatchObject({ _typeName: 'CnsVolume', name: 'pg-3', healthStatus: 'green' });
-    const { info, results } = await cns.run('CnsQueryAsync', { filter: { containerClusterIds: ['paging'], cursor: { offset: 4, limit: 10 } } });
+    const { info, results } = await cns.run('CnsQueryAsync', { filter: { _typeName: 'CnsQueryFilter', containerClusterIds: ['paging'], cursor: { _typeName: 'CnsCursor', offset: 4, limit: 10 } } });
     expect(info.state).toBe('success');
     expect(results[0]?._typeName).toBe('CnsAsyncQueryResult');
     const qr = results[0]?.queryResult as { volumes: Json[]; cursor: Json };
     expect(qr.volumes.map((v) => v.name)).toEqual(['pg-4']);
     expect(qr.cursor).toMatchObject({ offset: 5, totalRecords: 5 });
-    const badCursor = await fails(query({ cursor: { offset: -1, limit: 2 } }));
+    const badCursor = await fails(query({ cursor: { _typeName: 'CnsCursor', offset: -1, limit: 2 } }));
     expect(badCursor.typeName).toBe('InvalidArgument');
   });
 
   it('snapshots: create with results, a volume with snapshots cannot be deleted, deleteDisk false keeps the file', async () => {
     const id = await createOne('snappy', 8);
-    const created = await cns.run('CnsCreateSnapshots', { snapshotSpecs: [{ _typeName: 'CnsSnapshotCreateSpec', volumeId: vid(id), description: 'nightly' }, { volumeId: vid('ghost'), description: 'x' }] });
+    const created = await cns.run('CnsCreateSnapshots', { snapshotSpecs: [{ _typeName: 'CnsSnapshotCreateSpec', volumeId: vid(id), description: 'nightly' }, { _typeName: 'CnsSnapshotCreateSpec', volumeId: vid('ghost'), description: 'x' }] });
     expect(created.results[0]).toMatchObject({ _typeName: 'CnsSnapshotCreateResult', snapshot: { _typeName: 'CnsSnapshot', volumeId: { id }, description: 'nightly' } });
     expect(faultOf(created.results[1])._typeName).toBe('CnsVolumeNotFoundFault');
     const snapId = String(((created.results[0]?.snapshot as Json).snapshotId as Json).id);
@@ -321,8 +321,8 @@ describe('CNS over VI/JSON', () => {
     expect(existsSync(volumeFile('local', id))).toBe(true);
 
     const other = await createOne('other', 4);
-    const wrong = await cns.run('CnsDeleteSnapshots', { snapshotDeleteSpecs: [{ volumeId: vid(other), snapshotId: { id: snapId } }, { volumeId: vid(id), snapshotId: { id: 'no-snap' } }] });
-    expect(faultOf(wrong.results[0])).toMatchObject({ _typeName: 'CnsSnapshotNotFoundFault', snapshotId: { id: snapId } });
+    const wrong = await cns.run('CnsDeleteSnapshots', { snapshotDeleteSpecs: [snapDelete(other, snapId), snapDelete(id, 'no-snap')] });
+    expect(faultOf(wrong.results[0])).toMatchObject({ _typeName: 'CnsSnapshotNotFoundFault', SnapshotId: { id: snapId } });
     expect(faultOf(wrong.results[1])._typeName).toBe('CnsSnapshotNotFoundFault');
     const deleted = await cns.run('CnsDeleteSnapshots', { snapshotDeleteSpecs: [{ _typeName: 'CnsSnapshotDeleteSpec', volumeId: vid(id), snapshotId: { _typeName: 'CnsSnapshotId', id: snapId } }] });
     expect(deleted.results[0]).toMatchObject({ _typeName: 'CnsSnapshotDeleteResult', snapshotId: { id: snapId } });
@@ -332,12 +332,12 @@ describe('CNS over VI/JSON', () => {
     expect(existsSync(volumeFile('local', id))).toBe(true);
     expect((await s.api('GET', `/api/v1/volumes/${id}`)).status).toBe(404);
     // Adopted again by its path (static provisioning), then removed with its disk.
-    const adopted = await cns.run('CnsCreateVolume', { createSpecs: [{ name: 'back', volumeType: 'BLOCK', datastores: [ds('local')], backingObjectDetails: { _typeName: 'CnsBlockBackingDetails', backingDiskUrlPath: `volumes/${id}.img` } }] });
+    const adopted = await cns.run('CnsCreateVolume', { createSpecs: [{ _typeName: 'CnsVolumeCreateSpec', name: 'back', volumeType: 'BLOCK', datastores: [ds('local')], backingObjectDetails: { _typeName: 'CnsBlockBackingDetails', backingDiskUrlPath: `volumes/${id}.img` } }] });
     expect(adopted.results[0]?.fault).toBeUndefined();
-    const again = await cns.run('CnsCreateVolume', { createSpecs: [{ name: 'twice', volumeType: 'BLOCK', datastores: [ds('local')], backingObjectDetails: { backingDiskUrlPath: `volumes/${id}.img` } }] });
+    const again = await cns.run('CnsCreateVolume', { createSpecs: [{ _typeName: 'CnsVolumeCreateSpec', name: 'twice', volumeType: 'BLOCK', datastores: [ds('local')], backingObjectDetails: { _typeName: 'CnsBlockBackingDetails', backingDiskUrlPath: `volumes/${id}.img` } }] });
     expect(faultOf(again.results[0])).toMatchObject({ _typeName: 'CnsAlreadyRegisteredFault', volumeId: { id: adopted.results[0]?.volumeId.id } });
     const adoptedId = String(adopted.results[0]?.volumeId.id);
-    const infoTask = await cns.run('CnsQueryVolumeInfo', { volumes: [vid(adoptedId)] });
+    const infoTask = await cns.run('CnsQueryVolumeInfo', { volumes: [vid(adoptedId)] }, { offSpec: true });
     expect(infoTask.results[0]).toMatchObject({ _typeName: 'CnsQueryVolumeInfoResult', volumeInfo: { _typeName: 'CnsBlockVolumeInfo', vStorageObject: { config: { capacityInMB: 8, backing: { filePath: `volumes/${id}.img` } } } } });
     const gone = await cns.run('CnsDeleteVolume', { volumeIds: [vid(adoptedId), vid('never-was')], deleteDisk: true });
     expect(gone.results[0]?.fault).toBeUndefined();
@@ -417,7 +417,7 @@ describe('CNS with ACLs on', () => {
 
     const ro = new CnsClient(s.url);
     await ro.login('reader', reader);
-    expect(((await ro.invoke('CnsQueryVolume', { filter: {} })).volumes as Json[]).map((v) => v.name)).toEqual(['acl-1']);
+    expect(((await ro.invoke('CnsQueryVolume', { filter: { _typeName: 'CnsQueryFilter' } })).volumes as Json[]).map((v) => v.name)).toEqual(['acl-1']);
     const refused = await ro.run('CnsCreateVolume', { createSpecs: [blockSpec('acl-2', 4)] });
     expect(faultOf(refused.results[0])._typeName).toBe('NoPermission');
     const del = await ro.run('CnsDeleteVolume', { volumeIds: [made.results[0]?.volumeId], deleteDisk: true });

@@ -1,6 +1,8 @@
 // The one place where errors become VI/JSON faults. A method that fails as a
 // whole answers HTTP 500 with the fault object; one spec of a batch that
-// fails carries a LocalizedMethodFault in its own result. Every fault has
+// fails carries the MethodFault itself in its result's `fault` (VI/JSON's
+// CnsVolumeOperationResult.fault and TaskInfo.error are MethodFault, not the
+// SOAP LocalizedMethodFault wrapper). Every fault has
 // `_typeName` and a faultMessage; CNS faults also a `reason`. Field names are
 // the request's (createSpecs[1].backingObjectDetails.capacityInMb).
 
@@ -69,7 +71,8 @@ export function faultOf(code: string, message: string, ctx: { field?: string; re
   }
   if (code === 'not_found' && ctx.resourceType === 'snapshot' && ctx.resourceId) {
     const text = `${where}snapshot ${ctx.resourceId} not found`;
-    return fault('CnsSnapshotNotFoundFault', text, { reason: text, snapshotId: { _typeName: 'CnsSnapshotId', id: ctx.resourceId } });
+    // VI/JSON spells this one field with a capital S.
+    return fault('CnsSnapshotNotFoundFault', text, { reason: text, SnapshotId: { _typeName: 'CnsSnapshotId', id: ctx.resourceId } });
   }
   if (code === 'not_found' && ctx.resourceType === 'task' && ctx.resourceId) {
     return fault('ManagedObjectNotFound', `${where}${message}`, { obj: moRef('Task', ctx.resourceId) });
@@ -107,12 +110,7 @@ export function itemFault(message: string, error: ItemError | undefined, path: s
     ...(error?.resourceId ? { resourceId: error.resourceId } : {}),
     alreadyManaged: error?.name === AlreadyManagedError.name,
   });
-  return localized(f);
-}
-
-export function localized(f: Fault): VimObject {
-  const message = (f.faultMessage as { message: string }[] | undefined)?.[0]?.message ?? f._typeName;
-  return { _typeName: 'LocalizedMethodFault', fault: f, localizedMessage: message };
+  return f;
 }
 
 interface AjvError {

@@ -4,7 +4,7 @@
 
 import type { Task } from '../../domain/types.js';
 import type { ItemError } from '../../engine/batches.js';
-import { fault, itemFault, localized } from './faults.js';
+import { fault, itemFault } from './faults.js';
 import type { SpecMethod } from './methods.js';
 import { taskInfoView, volumeIdOf, type VimObject } from './views.js';
 
@@ -32,6 +32,6 @@ export function taskInfo(task: Task, methods: Readonly<Record<string, SpecMethod
   const result = def ? batchResult(task, def) : undefined;
   const message = task.error ?? 'the task failed';
   // A whole-task error only when no spec could be scheduled (or a task of another surface failed).
-  const error = task.state === 'error' ? localized(fault('CnsFault', message, { reason: message })) : undefined;
+  const error = task.state === 'error' ? fault('CnsFault', message, { reason: message }) : undefined;
   return taskInfoView(task, method, userName, { ...(result ? { result } : {}), ...(error ? { error } : {}) });
 }

@@ -52,7 +52,11 @@ async function readRequest(file: string): Promise<VimObject> {
   return body as VimObject;
 }
 
-const faultText = (fault: VimObject | undefined): string => (typeof fault?.localizedMessage === 'string' ? fault.localizedMessage : '');
+/** A MethodFault's first message (VI/JSON faults carry them in faultMessage). */
+const faultText = (fault: VimObject | undefined): string => {
+  const first = (fault?.faultMessage as { message?: unknown }[] | undefined)?.[0]?.message;
+  return typeof first === 'string' ? first : '';
+};
 
 function detailOf(r: VimObject): string {
   if (r.fault) return faultText(r.fault as VimObject);
@@ -73,7 +77,7 @@ function resultTable(info: VimObject): { text: string; failed: number } {
   const rows = results.map((r, i) => ({
     '#': i,
     volume: (r.volumeId as { id?: string } | undefined)?.id || '-',
-    result: r.fault ? String((r.fault as { fault?: VimObject }).fault?._typeName ?? 'fault') : 'ok',
+    result: r.fault ? String((r.fault as VimObject)._typeName ?? 'fault') : 'ok',
     detail: detailOf(r),
   }));
   const failed = rows.filter((r) => r.result !== 'ok').length;
