@@ -3,7 +3,7 @@
 
 import { SingleBar } from 'cli-progress';
 import type { Task, Volume } from '../domain/types.js';
-import { ApiError, VolumedClient } from './client.js';
+import { ApiError, VolumedClient } from '../client/volumed-client.js';
 import { formatSize, table } from './format.js';
 
 export interface GlobalOptions {

@@ -6,7 +6,7 @@
 import type { Volumed } from '../../app/open.js';
 import { BackendError, ConflictError, ForbiddenError, InvalidInputError, InvalidStateError, NotFoundError, UnsupportedError } from '../../domain/errors.js';
 import type { AccessModeRequest, Attachment, CsiAttributes, Snapshot, Task, Volume, VolumeKind, VolumeSource } from '../../domain/types.js';
-import { ApiError, VolumedClient } from '../../cli/client.js';
+import { ApiError, VolumedClient } from '../../client/volumed-client.js';
 
 export interface NewCsiVolume {
   readonly id: string;

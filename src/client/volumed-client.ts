@@ -1,5 +1,7 @@
-// The typed HTTP client of the native API that the CLI (and later the UI)
-// uses; it never reaches into the server's internals.
+// The typed HTTP client of the native API (/api/v1): what the CLI and the
+// CSI plugin's --server mode speak to a running volumed with. It imports
+// only the domain's types, never the server, so it sits beside the surfaces,
+// not under them.
 
 import type { Readable } from 'node:stream';
 import type { AclToken, Policy, PolicyRule } from '../domain/acl.js';
