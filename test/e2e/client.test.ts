@@ -66,6 +66,8 @@ describe('VolumedClient', () => {
     const missing = await refusal(client.getVolume('no-such-volume'));
     expect([missing.status, missing.code]).toEqual([404, 'not_found']);
     expect(missing.message).toContain('no-such-volume');
+    // An id of the longest valid length is looked up, not refused as a long URI (414).
+    expect((await refusal(client.getVolume('a'.repeat(128)))).status).toBe(404);
     const bad = await refusal(client.createVolume({ name: 'x', sizeBytes: -1 }));
     expect(bad.status).toBe(400);
     expect(bad.message).toContain('sizeBytes');

@@ -25,7 +25,7 @@ describe('a csi pool through the native API', () => {
 
   beforeAll(async () => {
     plugin = await startPlugin({ nodeId: 'plugin-node', alsoNodes: ['worker-1'] });
-    s = await startServer({ config: `pools:\n  - { id: local, driver: file }\n  - { id: ext, driver: csi, endpoint: "${plugin.endpoint}", parameters: { pool: local }, secrets: { apiKey: s3cr3t-value } }\ntypes:\n  - { name: tiered, extraSpecs: { "csi:tier": gold } }\n` });
+    s = await startServer({ config: `pools:\n  - { id: local, driver: file }\n  - { id: ext, driver: csi, endpoint: "${plugin.endpoint}", parameters: { pool: local }, secrets: { apiKey: s3cr3t-value } }\ntypes:\n  - { name: tiered, extraSpecs: { "csi:tier": gold } }\n  - { name: on-ext, extraSpecs: { volume_backend_name: ext } }\n` });
     csi = new CsiClient({ endpoint: plugin.endpoint });
   });
   afterAll(async () => {
@@ -91,6 +91,54 @@ describe('a csi pool through the native API', () => {
     // The pool's secret went to every call, and into no log.
     expect(s.output() + plugin.output()).not.toContain('s3cr3t-value');
     expect((await csi.call<{ entries: unknown[] }>('controller', 'ListSnapshots', {})).entries).toEqual([]);
+  });
+
+  it("serves Nomad's and Cinder's surfaces from the csi pool: create, snapshot, extend, delete", async () => {
+    type Json = Record<string, unknown>;
+    // Nomad: the pool is the plugin.
+    const nomad = await s.api<{ Volumes: Json[] }>('PUT', '/v1/volume/csi/nomad-on-ext/create', { Volumes: [{ ID: 'nomad-on-ext', PluginID: 'ext', RequestedCapacityMin: 2 * MiB, RequestedCapabilities: [{ AccessMode: 'single-node-writer', AttachmentMode: 'block-device' }] }] });
+    expect(nomad.status, JSON.stringify(nomad.body)).toBe(200);
+    expect(nomad.body.Volumes[0]).toMatchObject({ ID: 'nomad-on-ext', PluginID: 'ext', Capacity: 2 * MiB, ExternalID: 'nomad-on-ext', Schedulable: true });
+    expect(statSync(image('nomad-on-ext')).size).toBe(2 * MiB);
+    const snaps = await s.api<{ Snapshots: Json[] }>('PUT', '/v1/volumes/snapshot', { Snapshots: [{ SourceVolumeID: 'nomad-on-ext', PluginID: 'ext', Name: 'nomad-snap' }] });
+    expect(snaps.body.Snapshots[0]).toMatchObject({ SourceVolumeID: 'nomad-on-ext', PluginID: 'ext', IsReady: true, SizeBytes: 2 * MiB });
+    const listed = await s.api<{ Snapshots: Json[] }>('GET', '/v1/volumes/snapshot?plugin_id=ext');
+    expect(listed.body.Snapshots.map((x) => x.ID)).toEqual([snaps.body.Snapshots[0]?.ID]);
+    expect((await s.api('DELETE', `/v1/volumes/snapshot?plugin_id=ext&snapshot_id=${String(snaps.body.Snapshots[0]?.ID)}`)).status).toBe(200);
+    const grown = await s.api<{ Volumes: Json[] }>('PUT', '/v1/volume/csi/nomad-on-ext/create', { Volumes: [{ ID: 'nomad-on-ext', PluginID: 'ext', RequestedCapacityMin: 4 * MiB, RequestedCapabilities: [{ AccessMode: 'single-node-writer', AttachmentMode: 'block-device' }] }] });
+    expect(grown.body.Volumes[0]).toMatchObject({ Capacity: 4 * MiB });
+    expect(statSync(image('nomad-on-ext')).size).toBe(4 * MiB);
+    expect((await s.api('DELETE', '/v1/volume/csi/nomad-on-ext/delete')).status).toBe(200);
+    expect(existsSync(image('nomad-on-ext'))).toBe(false);
+
+    // Cinder: a type whose backend is the csi pool.
+    const poll = async (p: string, key: string, until: (v: Json) => boolean): Promise<Json> => {
+      for (let i = 0; i < 200; i++) {
+        const r = await s.api<Record<string, Json>>('GET', p);
+        const v = r.body[key];
+        if (v && until(v)) return v;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`${p} never settled`);
+    };
+    const made = await s.api<{ volume: Json }>('POST', '/v3/demo/volumes', { volume: { size: 1, name: 'cinder-on-ext', volume_type: 'on-ext' } });
+    expect(made.status, JSON.stringify(made.body)).toBe(202);
+    const vid = String(made.body.volume.id);
+    const ready = await poll(`/v3/demo/volumes/${vid}`, 'volume', (v) => v.status !== 'creating');
+    expect(ready).toMatchObject({ status: 'available', size: 1, volume_type: 'on-ext', 'os-vol-host-attr:host': 'volumed@ext#ext' });
+    expect(statSync(image(vid)).size).toBe(1024 * MiB);
+    const snap = await s.api<{ snapshot: Json }>('POST', '/v3/demo/snapshots', { snapshot: { volume_id: vid, name: 'cinder-snap' } });
+    expect(snap.status, JSON.stringify(snap.body)).toBe(202);
+    const sid = String(snap.body.snapshot.id);
+    expect(await poll(`/v3/demo/snapshots/${sid}`, 'snapshot', (x) => x.status !== 'creating')).toMatchObject({ status: 'available', volume_id: vid });
+    expect((await s.api('DELETE', `/v3/demo/snapshots/${sid}`)).status).toBe(202);
+    await poll('/v3/demo/snapshots', 'snapshots', (x) => (x as unknown as Json[]).length === 0);
+    expect((await s.api('POST', `/v3/demo/volumes/${vid}/action`, { 'os-extend': { new_size: 2 } })).status).toBe(202);
+    expect(await poll(`/v3/demo/volumes/${vid}`, 'volume', (v) => v.status === 'available' && v.size === 2)).toMatchObject({ size: 2 });
+    expect(statSync(image(vid)).size).toBe(2048 * MiB);
+    expect((await s.api('DELETE', `/v3/demo/volumes/${vid}`)).status).toBe(202);
+    for (let i = 0; i < 200 && existsSync(image(vid)); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(image(vid))).toBe(false);
   });
 
   it.skipIf(mountsUnavailable() !== undefined)('migrates a volume off the csi pool, its bytes read through the plugin\'s Node service', async () => {
