@@ -111,6 +111,10 @@ describe('Nomad CSI volume API', () => {
     const renamed = await refusal(nomad.create(samplePayload('volume-id1', { Name: 'another name', SnapshotID: 'snap-x', Parameters: { iops: '9' } })));
     expect([renamed.status, renamed.text]).toEqual([409, 'volume volume-id1: volume name cannot be updated; volume snapshot ID cannot be updated; volume parameters cannot be updated']);
     expect((await nomad.info<Json>('volume-id1')).body.Name).not.toBe('another name');
+    // A batch whose second spec contradicts its volume writes neither.
+    const batch = await s.api('PUT', '/v1/volume/csi/batch-new/create', { Volumes: [samplePayload('batch-new'), samplePayload('volume-id1', { Name: 'renamed in a batch' })] });
+    expect([batch.status, batch.body]).toEqual([409, 'volume volume-id1: volume name cannot be updated']);
+    expect((await refusal(nomad.info('batch-new'))).status).toBe(404);
     const small = await refusal(nomad.create(samplePayload('volume-id1', { RequestedCapacityMin: MiB, RequestedCapacityMax: 2 * MiB })));
     expect(small.status).toBe(409);
     expect(small.text).toContain('volume requested capacity update was not compatible with existing capacity (16777216 bytes, RequestedCapacityMax 2097152)');

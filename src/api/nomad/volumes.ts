@@ -106,10 +106,16 @@ function mergeRefusals(volume: Volume, claims: readonly Attachment[], spec: Spec
 }
 
 /** Refuses a re-send that contradicts the volume, all its refusals in one message. */
-async function merge(ctx: NomadContext, volume: Volume, spec: Spec, namespace: string, purpose: 'register' | 'create', extra: readonly string[] = []): Promise<void> {
-  const refusals = [...mergeRefusals(volume, await ctx.volumed.engine.listAttachments(volume.id), spec, namespace, purpose), ...extra];
+async function refuseContradictions(ctx: NomadContext, volume: Volume, spec: Spec, namespace: string, purpose: 'register' | 'create'): Promise<void> {
+  const max = purpose === 'create' ? (spec.RequestedCapacityMax ?? 0) : 0;
+  const tooLarge = max > 0 && volume.sizeBytes > max ? [`volume requested capacity update was not compatible with existing capacity (${volume.sizeBytes} bytes, RequestedCapacityMax ${max})`] : [];
+  const refusals = [...mergeRefusals(volume, await ctx.volumed.engine.listAttachments(volume.id), spec, namespace, purpose), ...tooLarge];
   if (refusals.length) throw new ConflictError(`volume ${volume.id}: ${refusals.join('; ')}`, { type: 'volume', id: volume.id });
-  // What Merge lets a re-send change: the mount flags (the rest volumed keeps as first given).
+}
+
+/** A re-send Merge accepts: it may change the mount flags (the rest volumed keeps as first given). */
+async function merge(ctx: NomadContext, volume: Volume, spec: Spec, namespace: string, purpose: 'register' | 'create'): Promise<void> {
+  await refuseContradictions(ctx, volume, spec, namespace, purpose);
   const flags = spec.MountOptions?.MountFlags;
   if (flags && flags.join('\0') !== volume.mountOptions.join('\0')) await ctx.volumed.engine.updateVolume(volume.id, { mountOptions: flags });
 }
@@ -119,6 +125,14 @@ async function existing(ctx: NomadContext, id: string): Promise<Volume | undefin
     if (e instanceof NotFoundError) return undefined;
     throw e;
   });
+}
+
+/** Every re-sent spec of a batch is held to Merge before any is written, so a refusal leaves nothing half-done. */
+async function refuseBatchContradictions(ctx: NomadContext, req: FastifyRequest, specs: readonly Spec[], ids: readonly string[], purpose: 'register' | 'create'): Promise<void> {
+  for (const [i, spec] of specs.entries()) {
+    const current = await existing(ctx, ids[i] ?? '');
+    if (current) await refuseContradictions(ctx, current, spec, requestNamespace(req), purpose);
+  }
 }
 
 /** The namespace of a write: the query's (set from the body by the surface's hook when absent). */
@@ -183,8 +197,7 @@ async function create(ctx: NomadContext, req: FastifyRequest, spec: Spec, id: st
   const max = spec.RequestedCapacityMax ?? 0;
   const current = await existing(ctx, id);
   if (current) {
-    const tooLarge = max > 0 && current.sizeBytes > max ? [`volume requested capacity update was not compatible with existing capacity (${current.sizeBytes} bytes, RequestedCapacityMax ${max})`] : [];
-    await merge(ctx, current, spec, namespace, 'create', tooLarge);
+    await merge(ctx, current, spec, namespace, 'create');
     if (min > current.sizeBytes) await done(ctx.volumed, req, (await engine.extendVolume(id, min)).task);
     return engine.getVolume(id);
   }
@@ -276,6 +289,7 @@ export function volumeRoutes(app: App, ctx: NomadContext): void {
   app.put('/volume/csi/:id', { config: { access: writeAccess }, schema: { params: IdParams, querystring: ReadQuery, body: VolumesBody } }, async (req, reply) => {
     const specs = req.body.Volumes;
     const ids = checkSpecs(specs, req.params.id, 'register');
+    await refuseBatchContradictions(ctx, req, specs, ids, 'register');
     const volumes: Record<string, unknown>[] = [];
     for (const [i, spec] of specs.entries()) volumes.push(await detailOf(ctx, await register(ctx, req, spec, ids[i] ?? '', `Volumes[${i}]`)));
     // CSIVolumeRegisterResponse: Nomad's client decodes it, and fails on an empty body.
@@ -286,6 +300,7 @@ export function volumeRoutes(app: App, ctx: NomadContext): void {
     const specs = req.body.Volumes;
     const volumes: Record<string, unknown>[] = [];
     const ids = checkSpecs(specs, req.params.id, 'create');
+    await refuseBatchContradictions(ctx, req, specs, ids, 'create');
     for (const [i, spec] of specs.entries()) volumes.push(await detailOf(ctx, await create(ctx, req, spec, ids[i] ?? '', `Volumes[${i}]`)));
     return writeResponse(volumed, reply, { Volumes: volumes, Warnings: '' });
   });
