@@ -2,7 +2,11 @@
 // Four API surfaces declare a few hundred request schemas; compiling them all
 // with Ajv was a quarter of the time from `volumed serve` to listening, which
 // a restart after a crash waits through before it resumes any task. Each
-// validator is still Fastify's own Ajv compiler with the server's options.
+// validator is still Fastify's own Ajv compiler with the server's options,
+// except that bodies are never coerced: a JSON body says what type each value
+// is, so `"sizeBytes": true` is a wrong type, not 1 (query strings and
+// params are text, and are coerced). A dialect that takes a string for a
+// number (Cinder's `"size": "1"`) says so in its own schema.
 
 import { AjvCompiler } from '@fastify/ajv-compiler';
 
@@ -15,9 +19,10 @@ export function lazyValidatorBuilder(): BuildValidator {
   const eager = AjvCompiler();
   return (externalSchemas, options) => {
     const build = eager(externalSchemas, options);
+    const buildStrict = eager(externalSchemas, { ...options, customOptions: { ...options?.customOptions, coerceTypes: false } } as typeof options);
     return (route: RouteSchema) => {
       let compiled: Validator | undefined;
-      const compile = (): Validator => (compiled ??= build(route));
+      const compile = (): Validator => (compiled ??= (route as { httpPart?: string }).httpPart === 'body' ? buildStrict(route) : build(route));
       const validate = function (this: unknown, ...args: unknown[]) {
         const fn = compile();
         const ok = (fn as (...a: unknown[]) => unknown).apply(this, args);

@@ -6,10 +6,30 @@ import { ACCESS_MODES, VOLUME_STATUSES, type AccessModeRequest, type VolumeStatu
 
 export const MAX_LABELS = 64;
 
+/**
+ * Control characters (C0, DEL, C1) and the bidirectional overrides and
+ * isolates: a name with one breaks a table line, colours or reorders a
+ * terminal, or hides what it says.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
+
+function checkPrintable(name: string, field: string): string {
+  const bad = UNPRINTABLE.exec(name);
+  if (bad) throw new InvalidInputError(`must not contain control or bidirectional-override characters (found U+${(bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')} at ${bad.index})`, field);
+  return name;
+}
+
 export function checkName(name: unknown, field = 'name'): string {
   if (typeof name !== 'string' || name.length === 0) throw new InvalidInputError('must be a non-empty string', field);
   if (name.length > 255) throw new InvalidInputError('must be at most 255 characters', field);
-  return name;
+  return checkPrintable(name, field);
+}
+
+/** A volume's or snapshot's display name: may be empty (Cinder's may be null), never unprintable. */
+export function checkDisplayName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string') throw new InvalidInputError('must be a string', field);
+  if (name.length > 255) throw new InvalidInputError('must be at most 255 characters', field);
+  return checkPrintable(name, field);
 }
 
 /** A record id chosen by the caller (Nomad volume ids): also a file name in some pools. */

@@ -6,7 +6,7 @@ import { AlreadyManagedError, InvalidInputError } from '../domain/errors.js';
 import { decideVolume } from '../domain/states.js';
 import { placementProblems } from '../domain/placement.js';
 import { GiB, roundUpToGiB, type AccessModeRequest, type CsiAttributes, type ManageableObject, type ContainerCluster, type Quota, type Task, type Volume, type VolumeKind } from '../domain/types.js';
-import { checkAccessModes, checkLabels, checkName, checkNamespace, checkRecordId } from '../domain/validation.js';
+import { checkAccessModes, checkLabels, checkDisplayName, checkName, checkNamespace, checkRecordId } from '../domain/validation.js';
 import type { Driver, ManageableCandidate } from '../drivers/driver.js';
 import type { StoreReader, StoreTx } from '../store/store.js';
 import { enqueue, mustGetVolume, newVolumeRecord, finishVolume, type Accepted, type EngineContext } from './context.js';
@@ -96,7 +96,7 @@ async function manageLater(
   input: ManageVolumeInput,
   fields: { namespace: string; labels: Record<string, string>; kind: VolumeKind; typeId: string | null; poolId: string },
 ): Promise<Accepted<Volume>> {
-  const name = input.name === undefined || input.name === '' ? '' : checkName(input.name);
+  const name = input.name === undefined ? '' : checkDisplayName(input.name);
   const decision = decideVolume('manage', id, null);
   return ctx.store.transact(async (tx) => {
     await checkQuota(tx, fields.namespace, { volumes: 1 }, ctx.quotaDefaults);

@@ -5,7 +5,7 @@ import { newId } from './ids.js';
 import { ConflictError, InvalidInputError, InvalidStateError } from '../domain/errors.js';
 import { decideSnapshot, WORKING_SNAPSHOT_STATUSES } from '../domain/states.js';
 import { SNAPSHOT_STATUSES, type Snapshot, type SnapshotStatus } from '../domain/types.js';
-import { checkLabels, checkName } from '../domain/validation.js';
+import { checkLabels, checkDisplayName } from '../domain/validation.js';
 import type { StoreTx } from '../store/store.js';
 import { enqueue, mustGetSnapshot, mustGetVolume, type Accepted, type EngineContext } from './context.js';
 import { mergeSecrets } from './secrets.js';
@@ -46,7 +46,7 @@ function newSnapshotRecord(volumeId: string, namespace: string, fields: { name: 
 }
 
 export async function createSnapshot(ctx: EngineContext, volumeId: string, input: CreateSnapshotInput): Promise<Accepted<Snapshot>> {
-  const name = checkName(input.name);
+  const name = checkDisplayName(input.name);
   const labels = checkLabels(input.labels);
   return ctx.store.transact(async (tx) => {
     const volume = await mustGetVolume(tx, volumeId);
@@ -93,7 +93,7 @@ export function unmanageSnapshot(ctx: EngineContext, id: string): Promise<Accept
 
 export async function updateSnapshot(ctx: EngineContext, id: string, patch: { name?: string; description?: string; labels?: Record<string, string> }): Promise<Snapshot> {
   const fields = {
-    ...(patch.name !== undefined ? { name: checkName(patch.name) } : {}),
+    ...(patch.name !== undefined ? { name: checkDisplayName(patch.name) } : {}),
     ...(patch.description !== undefined ? { description: patch.description } : {}),
     ...(patch.labels !== undefined ? { labels: checkLabels(patch.labels) } : {}),
   };

@@ -5,7 +5,7 @@ import { InvalidInputError, InvalidStateError, NotFoundError, UnsupportedError }
 import { decideVolume } from '../domain/states.js';
 import { checkAclRules } from '../domain/nfs-access.js';
 import type { AclRule, AttachStatus, ContainerCluster, MigrationStatus, Volume, VolumeStatus } from '../domain/types.js';
-import { checkLabels, checkName, checkSize, checkVolumeStatus } from '../domain/validation.js';
+import { checkLabels, checkDisplayName, checkSize, checkVolumeStatus } from '../domain/validation.js';
 import type { VolumePatch } from '../store/store.js';
 import { enqueueVolumeTask, mustGetSnapshot, mustGetVolume, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { snapshotRef, volumeRef } from './pools.js';
@@ -87,7 +87,7 @@ export interface VolumeFieldsUpdate {
 
 export async function updateVolume(ctx: EngineContext, id: string, update: VolumeFieldsUpdate): Promise<Volume> {
   const patch: VolumePatch = {
-    ...(update.name !== undefined ? { name: checkName(update.name) } : {}),
+    ...(update.name !== undefined ? { name: checkDisplayName(update.name) } : {}),
     ...(update.description !== undefined ? { description: update.description } : {}),
     ...(update.labels !== undefined ? { labels: checkLabels(update.labels) } : {}),
     ...(update.bootable !== undefined ? { bootable: update.bootable } : {}),

@@ -7,7 +7,7 @@ import { ConflictError, InvalidInputError, InvalidStateError } from '../domain/e
 import { driverParameters, typeKind, typeWantsMultiattach } from '../domain/placement.js';
 import { decideVolume, type VolumeAction } from '../domain/states.js';
 import type { AccessModeRequest, AclRule, ContainerCluster, CsiAttributes, Task, Volume, VolumeKind, VolumeSource, VolumeType } from '../domain/types.js';
-import { checkAccessModes, checkLabels, checkName, checkNamespace, checkRecordId, checkSize } from '../domain/validation.js';
+import { checkAccessModes, checkLabels, checkDisplayName, checkNamespace, checkRecordId, checkSize } from '../domain/validation.js';
 import { checkAclRules } from '../domain/nfs-access.js';
 import type { CreateVolumeRequest as DriverCreate } from '../drivers/driver.js';
 import type { StoreReader } from '../store/store.js';
@@ -96,7 +96,7 @@ async function place(ctx: EngineContext, input: CreateVolumeInput, kind: VolumeK
 }
 
 export async function createVolume(ctx: EngineContext, input: CreateVolumeInput): Promise<Accepted<Volume>> {
-  const name = checkName(input.name);
+  const name = checkDisplayName(input.name);
   const sizeBytes = checkSize(input.sizeBytes);
   const namespace = checkNamespace(input.namespace ?? 'default');
   const labels = checkLabels(input.labels);

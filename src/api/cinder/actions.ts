@@ -11,7 +11,7 @@ import { VOLUME_STATUSES, type AttachStatus, type MigrationStatus, type Volume, 
 import type { App } from '../app.js';
 import { MAX_WAIT_MS } from '../durations.js';
 import { attachmentOnHost, connectionInfo } from './connections.js';
-import { callerOf, GIB, parseBool, type Caller } from './context.js';
+import { callerOf, GIB, gibToBytes, parseBool, type Caller } from './context.js';
 import { atLeast } from './microversions.js';
 import { ActionBody, IdParams } from './schemas.js';
 import { poolOfHost } from './views.js';
@@ -81,8 +81,7 @@ const ACTIONS: Readonly<Record<string, ActionSpec>> = {
   'os-extend': {
     action: 'extend',
     async run({ volumed, req, volume, body }) {
-      const newSize = Number(body.new_size);
-      if (!Number.isInteger(newSize) || newSize < 1) throw new InvalidInputError(`must be a whole number of GiB, not ${String(body.new_size)}`, 'new_size');
+      const newSize = gibToBytes(body.new_size as number | string, 'new_size') / GIB;
       const current = Math.ceil(volume.sizeBytes / GIB);
       if (newSize <= current) throw new InvalidInputError(`New size for extend must be greater than current size. (current: ${current}, extended: ${newSize}).`, 'new_size');
       // Attached volumes grow from 3.42 (Cinder's in-use extend).

@@ -61,6 +61,16 @@ export function selfLinks(req: FastifyRequest, project: string, collection: stri
 
 /** Cinder sizes are whole GiB. */
 export const GIB = 1024 ** 3;
+/** The largest whole GiB whose bytes a volume can count exactly. */
+export const MAX_GIB = Math.floor(Number.MAX_SAFE_INTEGER / GIB);
+
+/** A Cinder size (whole GiB, a number or numeric string) in bytes, refused naming Cinder's field. */
+export function gibToBytes(value: number | string, field: string): number {
+  const gib = Number(value);
+  if (!Number.isInteger(gib) || gib < 1) throw new InvalidInputError(`must be a whole number of GiB, at least 1, not ${String(value)}`, field);
+  if (gib > MAX_GIB) throw new InvalidInputError(`${gib} GiB is too large: at most ${MAX_GIB} GiB`, field);
+  return gib * GIB;
+}
 export function toGiB(bytes: number): number {
   return Math.ceil(bytes / GIB);
 }

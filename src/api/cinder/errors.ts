@@ -41,6 +41,27 @@ function noun(type: string): string {
   return NOUNS[type] ?? type.charAt(0).toUpperCase() + type.slice(1);
 }
 
+/** The engine's field names as Cinder's requests name them, so a refusal names the field the caller sent. */
+const CINDER_FIELDS: Readonly<Record<string, string>> = {
+  sizeBytes: 'size',
+  newSizeBytes: 'new_size',
+  labels: 'metadata',
+  type: 'volume_type',
+  'source.snapshotId': 'snapshot_id',
+  'source.volumeId': 'source_volid',
+  'source.imageId': 'imageRef',
+  node: 'host_name',
+  instance: 'instance_uuid',
+  reference: 'ref',
+};
+
+function inputMessage(err: VolumedError & { field?: string }): string {
+  const field = err.field;
+  const named = field === undefined ? undefined : (CINDER_FIELDS[field] ?? (field.startsWith('labels.') ? `metadata.${field.slice(7)}` : undefined));
+  if (field === undefined || named === undefined || !err.message.startsWith(`${field}: `)) return err.message;
+  return `${named}: ${err.message.slice(field.length + 2)}`;
+}
+
 function messageOf(err: VolumedError): string {
   const type = err.resource?.type ?? 'resource';
   switch (err.code) {
@@ -53,7 +74,7 @@ function messageOf(err: VolumedError): string {
       return `Invalid ${word}: ${err.message}`;
     }
     case 'invalid_input':
-      return `Invalid input received: ${err.message}`;
+      return `Invalid input received: ${inputMessage(err)}`;
     case 'unauthenticated':
       return 'The request you have made requires authentication.';
     case 'forbidden':

@@ -67,7 +67,7 @@ export function snapshotRoutes(app: App, volumed: Volumed): void {
     });
     const items = page.items.filter((s) => (q.name === undefined || s.name === q.name) && Object.entries(labels ?? {}).every(([k, v]) => s.labels[k] === v));
     const body: Record<string, unknown> = {
-      snapshots: items.map((s) => (detail ? snapshotView(req, caller, s) : { id: s.id, name: s.name, status: s.status, size: snapshotView(req, caller, s).size, volume_id: s.volumeId })),
+      snapshots: items.map((s) => (detail ? snapshotView(req, caller, s) : { id: s.id, name: s.name || null, status: s.status, size: snapshotView(req, caller, s).size, volume_id: s.volumeId })),
     };
     Object.assign(body, nextLinks(req, caller, 'snapshots', detail ? 'snapshots/detail' : 'snapshots', page.items.at(-1)?.id, page.nextCursor !== null));
     return body;

@@ -46,7 +46,7 @@ function cinderAttachment(a: Attachment): Record<string, unknown> {
 }
 
 export function volumeSummary(req: FastifyRequest, caller: Caller, v: Volume): Record<string, unknown> {
-  return { id: v.id, name: v.name, links: selfLinks(req, v.namespace, 'volumes', v.id) };
+  return { id: v.id, name: v.name || null, links: selfLinks(req, v.namespace, 'volumes', v.id) };
 }
 
 export function volumeDetail(ctx: VolumeViewContext, v: Volume, attachments: readonly Attachment[]): Record<string, unknown> {
@@ -57,7 +57,8 @@ export function volumeDetail(ctx: VolumeViewContext, v: Volume, attachments: rea
   const source = v.source;
   const view: Record<string, unknown> = {
     id: v.id,
-    name: v.name,
+    // Cinder's volumes and snapshots may have no name: null, as Cinder shows it.
+    name: v.name || null,
     description: v.description,
     status: v.status,
     size: toGiB(v.sizeBytes),
@@ -100,7 +101,7 @@ export function snapshotView(req: FastifyRequest, caller: Caller, s: Snapshot): 
   const version = req.cinderVersion;
   const view: Record<string, unknown> = {
     id: s.id,
-    name: s.name,
+    name: s.name || null,
     description: s.description,
     status: s.status,
     size: toGiB(s.sizeBytes),

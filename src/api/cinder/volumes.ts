@@ -7,7 +7,7 @@ import type { Volumed } from '../../app/open.js';
 import { InvalidInputError, NotFoundError } from '../../domain/errors.js';
 import type { Volume, VolumeSource } from '../../domain/types.js';
 import type { App } from '../app.js';
-import { callerOf, GIB, namesOf, parseBool, type Caller } from './context.js';
+import { callerOf, GIB, gibToBytes, namesOf, parseBool, type Caller } from './context.js';
 import { metadataFilter, nextLinks, pageOf, scopeOf, sortOf, timeFilter } from './listing.js';
 import { atLeast } from './microversions.js';
 import { CreateVolumeBody, DeleteVolumeQuery, IdParams, KeyParams, ListQuery, MetadataBody, MetaItemBody, ProjectParams, UpdateVolumeBody } from './schemas.js';
@@ -45,7 +45,7 @@ export function volumeRoutes(app: App, volumed: Volumed): void {
     const caller = callerOf(volumed, req);
     const v = req.body.volume;
     const source = sourceOf(v);
-    let sizeBytes: number | undefined = v.size !== undefined && v.size !== null ? Number(v.size) * GIB : undefined;
+    let sizeBytes: number | undefined = v.size !== undefined && v.size !== null ? gibToBytes(v.size, 'size') : undefined;
     if (sizeBytes === undefined && source && !('imageId' in source)) {
       // Cinder takes the source's size when none is given.
       sizeBytes = 'snapshotId' in source ? (await engine.getSnapshot(source.snapshotId)).sizeBytes : (await engine.getVolume(source.volumeId)).sizeBytes;

@@ -1,0 +1,84 @@
+// Bad input as a newcomer or an adversary sends it, on every surface: JSON
+// types are never coerced in bodies (only where a dialect itself takes a
+// string, Cinder's size), names refuse control and bidi characters, each
+// surface's refusals name its own fields, and a refused request writes nothing.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from './harness.js';
+
+type Json = Record<string, unknown>;
+const MiB = 1024 * 1024;
+
+describe('bad input', () => {
+  let s: RunningServer;
+  const index = async (): Promise<number> => Number((await fetch(`${s.url}/v1/volumes?type=csi`)).headers.get('x-nomad-index'));
+
+  beforeAll(async () => {
+    s = await startServer({ config: 'pools:\n  - { id: local, driver: file }\n' });
+  });
+  afterAll(async () => {
+    await s.stop();
+  });
+
+  it('refuses a body value of the wrong JSON type, naming the field, and writes nothing', async () => {
+    const before = await index();
+    const cases: [string, string, Json, string][] = [
+      ['POST', '/api/v1/volumes?wait=true', { name: 'coerce-bool', sizeBytes: true }, 'body.sizeBytes: must be integer'],
+      ['POST', '/api/v1/volumes?wait=true', { name: 5, sizeBytes: MiB }, 'body.name: must be string'],
+      ['POST', '/api/v1/volumes?wait=true', { name: 'n', sizeBytes: '10' }, 'body.sizeBytes: must be integer'],
+      ['POST', '/api/v1/volumes?wait=true', { name: 'n', sizeBytes: MiB, labels: { a: 1 } }, 'body.labels.a: must be string'],
+    ];
+    for (const [method, p, body, message] of cases) {
+      const r = await s.api<{ error: { message: string } }>(method, p, body);
+      expect([r.status, r.body.error.message], JSON.stringify(body)).toEqual([400, message]);
+    }
+    const nomad = await s.api<string>('PUT', '/v1/volume/csi/typed/create', { Volumes: [{ ID: 'typed', PluginID: 'local', RequestedCapacityMin: '10' }] });
+    expect(nomad.status).toBe(400);
+    expect(String(nomad.body)).toContain('RequestedCapacityMin');
+    expect(await index()).toBe(before);
+  });
+
+  it("takes Cinder's own string size, and names Cinder's fields in its refusals", async () => {
+    const made = await s.api<{ volume: Json }>('POST', '/v3/demo/volumes', { volume: { size: '1', name: 'string-size' } });
+    expect([made.status, made.body.volume.size]).toEqual([202, 1]);
+    const refusals: [Json, string][] = [
+      [{ size: 0, name: 'z' }, 'size: must be'],
+      [{ size: '0', name: 'z' }, 'Invalid input received: size: must be a whole number of GiB, at least 1, not 0'],
+      [{ size: 99999999, name: 'z' }, 'Invalid input received: size: 99999999 GiB is too large: at most 8388607 GiB'],
+    ];
+    for (const [volume, message] of refusals) {
+      const r = await s.api<{ badRequest: { code: number; message: string } }>('POST', '/v3/demo/volumes', { volume });
+      expect(r.status).toBe(400);
+      expect(r.body.badRequest.message).toContain(message);
+      expect(r.body.badRequest.message).not.toContain('sizeBytes');
+    }
+  });
+
+  it('creates Cinder volumes and snapshots without a name, as `cinder create 1` does', async () => {
+    const made = await s.api<{ volume: Json }>('POST', '/v3/demo/volumes', { volume: { size: 1, name: null } });
+    expect(made.status, JSON.stringify(made.body)).toBe(202);
+    expect(made.body.volume.name).toBeNull();
+    const id = String(made.body.volume.id);
+    for (let i = 0; i < 100 && (await s.api<{ volume: Json }>('GET', `/v3/demo/volumes/${id}`)).body.volume.status !== 'available'; i++) await new Promise((r) => setTimeout(r, 20));
+    const snap = await s.api<{ snapshot: Json }>('POST', '/v3/demo/snapshots', { snapshot: { volume_id: id } });
+    expect(snap.status, JSON.stringify(snap.body)).toBe(202);
+    expect(snap.body.snapshot.name).toBeNull();
+    const sid = String(snap.body.snapshot.id);
+    for (let i = 0; i < 100 && (await s.api<{ snapshot: Json }>('GET', `/v3/demo/snapshots/${sid}`)).body.snapshot.status !== 'available'; i++) await new Promise((r) => setTimeout(r, 20));
+    const listed = await s.api<{ volumes: Json[] }>('GET', '/v3/demo/volumes');
+    expect(listed.body.volumes.find((v) => v.id === id)?.name).toBeNull();
+  });
+
+  it('refuses control and bidirectional-override characters in names, on every surface', async () => {
+    const before = await index();
+    for (const name of ['nul\u0000byte', 'new\nline', 'red\u001b[31m', 'evil\u202ename', 'del\u007f', 'c1\u0085']) {
+      const native = await s.api<{ error: { message: string } }>('POST', '/api/v1/volumes?wait=true', { name, sizeBytes: MiB });
+      expect([native.status, native.body.error.message]).toEqual([400, expect.stringContaining('name: must not contain control or bidirectional-override characters')]);
+      const cinder = await s.api<{ badRequest: { message: string } }>('POST', '/v3/demo/volumes', { volume: { size: 1, name } });
+      expect([cinder.status, cinder.body.badRequest.message]).toEqual([400, expect.stringContaining('name: must not contain control')]);
+      const nomad = await s.api<string>('PUT', '/v1/volume/csi/odd-name/create', { Volumes: [{ ID: 'odd-name', Name: name, PluginID: 'local', RequestedCapacityMin: MiB }] });
+      expect([nomad.status, String(nomad.body)]).toEqual([400, expect.stringContaining('Name: must not contain control')]);
+    }
+    expect(await index()).toBe(before);
+  });
+});
