@@ -11,6 +11,7 @@ export const MAX_LABELS = 64;
  * isolates: a name with one breaks a table line, colours or reorders a
  * terminal, or hides what it says.
  */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
 
 function checkPrintable(name: string, field: string): string {
