@@ -16,6 +16,7 @@ import { cinderRoutes } from './cinder/index.js';
 import { KeystoneAuth, type KeystoneOptions } from './cinder/keystone.js';
 import { nomadRoutes } from './nomad/index.js';
 import { vsphereRoutes } from './vsphere/index.js';
+import { adminRoutes } from './v1/admin.js';
 import { aclRoutes } from './v1/acl.js';
 import { attachmentRoutes } from './v1/attachments.js';
 import type { App } from './v1/context.js';
@@ -104,6 +105,7 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
       imageRoutes(api, volumed);
       eventRoutes(api, volumed);
       aclRoutes(api, volumed);
+      adminRoutes(api, volumed);
       api.get('/openapi.json', { config: { access: { public: true } }, schema: { tags: ['docs'] } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

@@ -22,6 +22,7 @@ export function parseSize(text: string): number {
   const unit = UNITS[(m?.[2] ?? '').toLowerCase() || 'b'];
   if (!m || unit === undefined) throw new Error(`not a size: ${JSON.stringify(text)} (try 10GiB, 512MiB or a number of bytes)`);
   const bytes = Math.round(Number(m[1]) * unit);
+  if (bytes > Number.MAX_SAFE_INTEGER) throw new Error(`size ${JSON.stringify(text)} is too large: at most ${Number.MAX_SAFE_INTEGER} bytes (${formatSize(Number.MAX_SAFE_INTEGER)})`);
   if (!Number.isSafeInteger(bytes) || bytes <= 0) throw new Error(`not a positive size: ${JSON.stringify(text)}`);
   return bytes;
 }
@@ -38,10 +39,23 @@ export function formatSize(bytes: number): string {
   return `${text} ${units[i] ?? 'B'}`;
 }
 
+/**
+ * Text fit for a terminal: control characters (a newline, ESC, NUL) and the
+ * bidi overrides are shown escaped, never sent raw, so a value cannot break
+ * a table's lines, colour the terminal or reorder what it shows.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- escaping control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu, (ch) => {
+    const code = ch.codePointAt(0) ?? 0;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 export function table(rows: readonly Record<string, unknown>[], columns: readonly string[]): string {
   const text = (v: unknown): string => {
     if (v === null || v === undefined) return '-';
-    if (typeof v === 'string') return v;
+    if (typeof v === 'string') return printable(v);
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
     return JSON.stringify(v);
   };

@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { aclCommand, quotaCommand } from './commands/acl.js';
 import { cnsCommand } from './commands/cns.js';
-import { imageCommand, poolCommand, snapshotCommand, taskCommand, typeCommand } from './commands/others.js';
+import { adminCommand, imageCommand, poolCommand, snapshotCommand, taskCommand, typeCommand } from './commands/others.js';
 import { volumeCommand } from './commands/volume.js';
 
 const program = new Command('volumed')
@@ -68,5 +68,6 @@ program.addCommand(imageCommand());
 program.addCommand(aclCommand());
 program.addCommand(quotaCommand());
 program.addCommand(cnsCommand());
+program.addCommand(adminCommand());
 
 await program.parseAsync(process.argv);

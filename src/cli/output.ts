@@ -4,7 +4,7 @@
 import { SingleBar } from 'cli-progress';
 import type { Task, Volume } from '../domain/types.js';
 import { ApiError, VolumedClient } from '../client/volumed-client.js';
-import { formatSize, table } from './format.js';
+import { formatSize, printable, table } from './format.js';
 
 export interface GlobalOptions {
   readonly server: string;
@@ -24,7 +24,7 @@ export function print(opts: GlobalOptions, value: unknown, human: () => string):
 export function record(obj: Readonly<Record<string, unknown>>): string {
   const width = Math.max(...Object.keys(obj).map((k) => k.length));
   return Object.entries(obj)
-    .map(([k, v]) => `${k.padEnd(width)}  ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v as string | number | boolean)}`)
+    .map(([k, v]) => `${k.padEnd(width)}  ${v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : printable(String(v as string | number | boolean))}`)
     .join('\n');
 }
 
@@ -59,13 +59,25 @@ export async function follow(opts: GlobalOptions, task: Task): Promise<Task> {
   return current;
 }
 
-/** Runs a command body; prints errors plainly and exits non-zero. */
+/** Whether this run asked for JSON (the global --json, which every command takes). */
+const wantsJson = (): boolean => process.argv.slice(2).includes('--json');
+
+/**
+ * Runs a command body; an error is printed plainly on stderr, or with --json
+ * as `{"error": {code, message, status}}` on stdout, and exits non-zero
+ * (3 when the server cannot be reached, else 1) either way.
+ */
 export async function run(body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (e) {
-    const message = e instanceof ApiError ? `error: ${e.message}${e.status ? ` (HTTP ${e.status})` : ''}` : `error: ${(e as Error).message}`;
-    process.stderr.write(message + '\n');
-    process.exitCode = e instanceof ApiError && e.status === 0 && e.code === 'unreachable' ? 3 : 1;
+    const api = e instanceof ApiError ? e : undefined;
+    if (wantsJson()) {
+      const error = { code: api?.code ?? 'error', message: api?.message ?? (e as Error).message, ...(api?.status ? { status: api.status } : {}) };
+      process.stdout.write(JSON.stringify({ error }, null, 2) + '\n');
+    } else {
+      process.stderr.write(printable(api ? `error: ${api.message}${api.status ? ` (HTTP ${api.status})` : ''}` : `error: ${(e as Error).message}`) + '\n');
+    }
+    process.exitCode = api && api.status === 0 && api.code === 'unreachable' ? 3 : 1;
   }
 }

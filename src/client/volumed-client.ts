@@ -108,6 +108,8 @@ export class VolumedClient {
 
   // tasks
   listTasks = (query: Query) => this.request<{ tasks: Task[]; nextCursor: string | null }>('GET', '/tasks', { query });
+  /** The engine's invariants on the live server (management tokens only). */
+  checkInvariants = () => this.request<{ ok: boolean; checkedAt: string; violations: { rule: string; id: string; detail: string }[] }>('GET', '/admin/check');
   getTask = (id: string, wait?: string) => this.request<{ task: Task }>('GET', `/tasks/${encodeURIComponent(id)}`, { query: { wait } }).then((r) => r.task);
 
   // access control, quotas

@@ -69,6 +69,8 @@ export type Labels = Readonly<Record<string, string>>;
 export interface PoolCapacity {
   readonly totalBytes: number;
   readonly freeBytes: number;
+  /** The largest volume the pool can make (a file system's largest file), when the driver knows it. */
+  readonly maxVolumeBytes?: number;
 }
 
 export interface Pool {

@@ -61,6 +61,29 @@ describe('engine correctness', () => {
     await v.engine.resetVolumeStatus(vol.id, { status: 'available' });
   });
 
+  it('rolls an extend the storage refused back to the status it had, with the reason', async () => {
+    const vol = await ready(MiB);
+    fake.failNext('extendVolume', new InvalidInputError('4194304 bytes is more than this file system allows a file', 'newSizeBytes'));
+    expect((await v.settle(await v.engine.extendVolume(vol.id, 4 * MiB))).state).toBe('error');
+    const after = await v.engine.getVolume(vol.id);
+    expect([after.status, after.sizeBytes, after.reservedBytes ?? 0]).toEqual(['available', MiB, 0]);
+    expect(after.lastError).toContain('more than this file system allows');
+    // Any other failure leaves error_extending for an operator, as Cinder does.
+    fake.failNext('extendVolume');
+    await v.settle(await v.engine.extendVolume(vol.id, 4 * MiB));
+    expect((await v.engine.getVolume(vol.id)).status).toBe('error_extending');
+    await v.engine.resetVolumeStatus(vol.id, { status: 'available' });
+  });
+
+  it('counts quota in bytes: 24.5 GiB in use and 0.5 GiB more fit 25 GiB', async () => {
+    await v.engine.setQuota({ namespace: 'q', volumes: -1, gigabytes: 25, snapshots: -1 });
+    const big = await ready(24 * GiB + GiB / 2, 'local');
+    const grown = await v.settle(await v.engine.extendVolume(big.id, 25 * GiB));
+    expect(grown.state, grown.error ?? '').toBe('success');
+    await expect(v.engine.extendVolume(big.id, 25 * GiB + 1)).rejects.toThrow(/gigabytes limit 25/);
+    await v.settle(await v.engine.deleteVolume(big.id));
+  });
+
   it('locks a clone to its new volume too: a force-delete waits for the create', async () => {
     const source = await ready(MiB);
     fake.delayNext('createVolume', 200);

@@ -28,9 +28,10 @@ export async function checkQuota(
   if (delta.volumes && quota.volumes >= 0 && usage.volumes + delta.volumes > quota.volumes) {
     throw new QuotaExceededError(namespace, 'volumes', quota.volumes, delta.volumes, usage.volumes);
   }
-  if (delta.bytes && quota.gigabytes >= 0) {
-    const requested = Math.ceil(delta.bytes / GiB);
-    if (usage.gigabytes + requested > quota.gigabytes) throw new QuotaExceededError(namespace, 'gigabytes', quota.gigabytes, requested, usage.gigabytes);
+  // Bytes are compared as bytes: 24.5 GiB in use and 0.5 GiB more fit a 25 GiB quota.
+  if (delta.bytes && quota.gigabytes >= 0 && usage.bytes + delta.bytes > quota.gigabytes * GiB) {
+    const gib = (bytes: number): number => Math.round((bytes / GiB) * 1000) / 1000;
+    throw new QuotaExceededError(namespace, 'gigabytes', quota.gigabytes, gib(delta.bytes), gib(usage.bytes));
   }
   if (delta.snapshots && quota.snapshots >= 0 && usage.snapshots + delta.snapshots > quota.snapshots) {
     throw new QuotaExceededError(namespace, 'snapshots', quota.snapshots, delta.snapshots, usage.snapshots);

@@ -20,7 +20,8 @@ export interface PlacementRequest {
   readonly excludePoolId?: string;
 }
 
-async function room(reader: StoreReader, pool: Pool): Promise<number> {
+/** Bytes a pool can still promise: free space, or for a thin pool its oversubscribed size less what it promised. */
+export async function room(reader: StoreReader, pool: Pool): Promise<number> {
   if (pool.capabilities.thinProvisioning) {
     return pool.capacity.totalBytes * OVERSUBSCRIPTION_RATIO - (await reader.provisionedBytes(pool.id));
   }
@@ -41,7 +42,9 @@ export async function choosePool(reader: StoreReader, req: PlacementRequest): Pr
   for (const pool of eligible) {
     const problems = placementProblems(pool, req.type, req.kind);
     const free = await room(reader, pool);
-    if (free < req.sizeBytes) problems.push(`not enough room (${free} bytes free, ${req.sizeBytes} asked)`);
+    const largest = pool.capacity.maxVolumeBytes;
+    if (largest !== undefined && req.sizeBytes > largest) problems.push(`its largest volume is ${largest} bytes`);
+    else if (free < req.sizeBytes) problems.push(`not enough room (${free} bytes free, ${req.sizeBytes} asked)`);
     if (problems.length) {
       reasons.push(`pool ${pool.id}: ${problems.join('; ')}`);
       continue;

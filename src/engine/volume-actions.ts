@@ -1,7 +1,7 @@
 // Actions on an existing volume that keep it where it is: extend (and its
 // completion), revert to a snapshot, field updates, and the admin's reset.
 
-import { InvalidInputError, InvalidStateError, NotFoundError, UnsupportedError } from '../domain/errors.js';
+import { ConflictError, InvalidInputError, InvalidStateError, NotFoundError, UnsupportedError } from '../domain/errors.js';
 import { decideVolume } from '../domain/states.js';
 import { checkAclRules } from '../domain/nfs-access.js';
 import type { AclRule, AttachStatus, ContainerCluster, MigrationStatus, Volume, VolumeStatus } from '../domain/types.js';
@@ -10,6 +10,7 @@ import type { VolumePatch } from '../store/store.js';
 import { enqueueVolumeTask, mustGetSnapshot, mustGetVolume, finishVolume, type Accepted, type EngineContext } from './context.js';
 import { snapshotRef, volumeRef } from './pools.js';
 import { checkQuota } from './quotas.js';
+import { room } from './scheduler.js';
 import type { HandlerRegistry } from './tasks/handler.js';
 
 export interface ExtendOptions {
@@ -26,7 +27,14 @@ export async function extendVolume(ctx: EngineContext, id: string, newSizeBytes:
     ctx.pools.require(volume.poolId, 'extend', 'extend');
     if (online) ctx.pools.require(volume.poolId, 'onlineExtend', 'extending attached volumes');
     if (sizeBytes <= volume.sizeBytes) throw new InvalidInputError(`must be larger than the current size, ${volume.sizeBytes} bytes`, 'newSizeBytes');
-    await checkQuota(tx, volume.namespace, { bytes: sizeBytes - volume.sizeBytes }, ctx.quotaDefaults);
+    // An extend is placed as a create is: within the pool's largest volume, its room (thin ratio included) and the quota.
+    const pool = await tx.getPool(volume.poolId);
+    const largest = pool?.capacity.maxVolumeBytes;
+    if (largest !== undefined && sizeBytes > largest) throw new InvalidInputError(`${sizeBytes} bytes is more than pool ${volume.poolId} can make: its largest volume is ${largest} bytes`, 'newSizeBytes');
+    const growth = sizeBytes - volume.sizeBytes;
+    const free = pool ? await room(tx, pool) : Infinity;
+    if (growth > free) throw new ConflictError(`pool ${volume.poolId} has not enough room to grow volume ${id} by ${growth} bytes (${free} bytes free)`, { type: 'volume', id });
+    await checkQuota(tx, volume.namespace, { bytes: growth }, ctx.quotaDefaults);
     // The growth counts against the quota from now on, so a second extend sees it; released when the task ends.
     const updated = await tx.updateVolume(
       id,
@@ -148,8 +156,11 @@ export const volumeActionHandlers: HandlerRegistry = {
         return { sizeBytes: grown.sizeBytes };
       };
     },
-    async fail(tx, task, message) {
-      await finishVolume(tx, task.resourceId, 'extend', 'failure', { lastError: message });
+    async fail(tx, task, message, cause) {
+      // The storage refused the size before changing anything (a file system's largest file, a plugin's
+      // OUT_OF_RANGE): the volume goes back to what it was, with the reason, as a refused create would leave nothing.
+      if (cause instanceof InvalidInputError) await finishVolume(tx, task.resourceId, 'extend', 'success', { lastError: message });
+      else await finishVolume(tx, task.resourceId, 'extend', 'failure', { lastError: message });
       // The reservation goes whatever the status became (an admin may have reset it).
       const volume = await tx.getVolume(task.resourceId);
       if (volume?.reservedBytes) await tx.updateVolume(volume.id, { reservedBytes: 0 });

@@ -178,7 +178,7 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
         });
         await tx.setQuota({ namespace: 'q', volumes: 5, gigabytes: 10, snapshots: 1 });
       });
-      expect(await store.usage('q')).toEqual({ volumes: 2, gigabytes: 4, snapshots: 1 });
+      expect(await store.usage('q')).toEqual({ volumes: 2, gigabytes: 4, bytes: 3 * 1024 ** 3 + 1, snapshots: 1 });
       expect(await store.provisionedBytes('p1')).toBe(3 * 1024 ** 3 + 1);
       // Totals follow resizes, moves between pools, and deletions.
       const [big, small] = (await store.listVolumes({ namespace: 'q', sort: 'sizeBytes', direction: 'desc' })).items;
@@ -190,7 +190,7 @@ export function describeStore(name: string, open: () => Promise<Store>): void {
         await tx.deleteSnapshot(snap?.id ?? '');
         await tx.deleteVolume(small?.id ?? '');
       });
-      expect(await store.usage('q')).toEqual({ volumes: 1, gigabytes: 5, snapshots: 0 });
+      expect(await store.usage('q')).toEqual({ volumes: 1, gigabytes: 5, bytes: 5 * 1024 ** 3, snapshots: 0 });
       expect(await store.provisionedBytes('p1')).toBe(0);
       expect(await store.getQuota('q')).toEqual({ namespace: 'q', volumes: 5, gigabytes: 10, snapshots: 1 });
     });

@@ -129,7 +129,9 @@ export interface ListPage<T> {
 
 export interface Usage {
   readonly volumes: number;
+  /** `bytes` rounded up to whole GiB, as Cinder shows usage. */
   readonly gigabytes: number;
+  readonly bytes: number;
   readonly snapshots: number;
 }
 

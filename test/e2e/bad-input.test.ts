@@ -3,6 +3,8 @@
 // string, Cinder's size), names refuse control and bidi characters, each
 // surface's refusals name its own fields, and a refused request writes nothing.
 
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from './harness.js';
 
@@ -80,5 +82,38 @@ describe('bad input', () => {
       expect([nomad.status, String(nomad.body)]).toEqual([400, expect.stringContaining('Name: must not contain control')]);
     }
     expect(await index()).toBe(before);
+  });
+
+  it('holds an extend to the pool as a create is: its largest volume and its room, before any task', async () => {
+    const made = await s.api<{ volume: { id: string } }>('POST', '/api/v1/volumes?wait=true', { name: 'small', sizeBytes: MiB });
+    const id = made.body.volume.id;
+    const pool = (await s.api<{ pool: { capacity: { totalBytes: number; maxVolumeBytes?: number } } }>('GET', '/api/v1/pools/local')).body.pool;
+    const largest = pool.capacity.maxVolumeBytes ?? Number.MAX_SAFE_INTEGER;
+    expect(largest).toBeLessThan(Number.MAX_SAFE_INTEGER);
+    const before = await index();
+    const huge = await s.api<{ error: { code: string; message: string } }>('POST', `/api/v1/volumes/${id}/extend?wait=true`, { newSizeBytes: Number.MAX_SAFE_INTEGER });
+    expect([huge.status, huge.body.error.message]).toEqual([400, `newSizeBytes: ${Number.MAX_SAFE_INTEGER} bytes is more than pool local can make: its largest volume is ${largest} bytes`]);
+    // Past the thin pool's room (20 times its size) but within its largest file where the disk allows it: 409 naming the room.
+    const beyondRoom = pool.capacity.totalBytes * 20 + 1024 * MiB;
+    if (beyondRoom <= largest) {
+      const r = await s.api<{ error: { message: string } }>('POST', `/api/v1/volumes/${id}/extend?wait=true`, { newSizeBytes: beyondRoom });
+      expect([r.status, r.body.error.message]).toEqual([409, expect.stringContaining('has not enough room to grow volume')]);
+    }
+    expect(await index()).toBe(before);
+    const v = await s.api<{ volume: { status: string; sizeBytes: number } }>('GET', `/api/v1/volumes/${id}`);
+    expect([v.body.volume.status, v.body.volume.sizeBytes]).toEqual(['available', MiB]);
+    // Every create still finds room afterwards.
+    expect((await s.api('POST', '/api/v1/volumes?wait=true', { name: 'after', sizeBytes: MiB })).status).toBe(201);
+  });
+
+  it('answers a storage failure under ?wait=true with 502 in the documented shape, naming the task', async () => {
+    const made = await s.api<{ volume: { id: string } }>('POST', '/api/v1/volumes?wait=true', { name: 'to-revert', sizeBytes: MiB });
+    const id = made.body.volume.id;
+    const snap = await s.api<{ snapshot: { id: string } }>('POST', `/api/v1/volumes/${id}/snapshots?wait=true`, { name: 'gone' });
+    // The snapshot's bytes vanish behind volumed's back: the revert's task fails in the storage.
+    await fs.rm(path.join(s.dataDir, 'pools', 'local', 'snapshots', id), { recursive: true, force: true });
+    const r = await s.api<{ error: { code: string; message: string } }>('POST', `/api/v1/volumes/${id}/revert?wait=true`, { snapshotId: snap.body.snapshot.id });
+    expect([r.status, r.body.error.code]).toEqual([502, 'backend_error']);
+    expect(r.body.error.message).toMatch(/^volume\.revert failed: .* \(task [0-9a-f-]+\)$/);
   });
 });

@@ -1,6 +1,7 @@
 // What the v1 routes share: the typed Fastify instance, blocking reads, and
 // the shape of an accepted (asynchronous) request.
 
+import { BackendError } from '../../domain/errors.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
 import type { Task } from '../../domain/types.js';
@@ -32,7 +33,16 @@ export async function blocking<T>(
 }
 
 /** With `wait`, holds the answer until the task has ended (bounded). */
+/**
+ * With ?wait=true, the task as it ended; one that ended in error is the
+ * storage's failure, answered 502 with its message (its record stays
+ * readable at /tasks/{id}).
+ */
 export async function settle(volumed: Volumed, req: FastifyRequest, task: Task, wait: boolean | undefined): Promise<Task> {
   if (!wait) return task;
-  return volumed.engine.waitForTask(task.id, MAX_WAIT_MS, clientGone(req));
+  const ended = await volumed.engine.waitForTask(task.id, MAX_WAIT_MS, clientGone(req));
+  if (ended.state === 'error') {
+    throw new BackendError(`${ended.operation} failed: ${ended.error ?? 'unknown error'} (task ${ended.id})`, { resource: { type: ended.resourceType, id: ended.resourceId } });
+  }
+  return ended;
 }

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import { formatSize, table } from '../format.js';
 import { client, follow, print, record, run, type GlobalOptions } from '../output.js';
+import { resolveSnapshot, resolveVolume } from '../resolve.js';
 import type { Snapshot } from '../../domain/types.js';
 
 type Opts = GlobalOptions & Record<string, unknown>;
@@ -18,11 +19,13 @@ export function snapshotCommand(): Command {
   const cmd = new Command('snapshot').description('snapshots of volumes');
   cmd
     .command('create <volume> <name>')
+    .description('snapshot a volume (by id or name)')
     .option('--force', 'snapshot an attached volume')
     .option('--no-wait')
-    .action((volume: string, name: string, _o, c: Command) =>
+    .action((ref: string, name: string, _o, c: Command) =>
       run(async () => {
         const o = optsOf(c);
+        const volume = (await resolveVolume(client(o), ref)).id;
         const accepted = await client(o).createSnapshot(volume, { name, ...(o.force ? { force: true } : {}) });
         if (o.wait !== false) await follow(o, accepted.task);
         const snap = accepted.snapshot ? await client(o).getSnapshot(accepted.snapshot.id) : null;
@@ -31,29 +34,32 @@ export function snapshotCommand(): Command {
     );
   cmd
     .command('ls')
-    .option('--volume <id>')
+    .option('--volume <volume>', 'by id or name')
     .option('-n, --namespace <ns>')
     .action((_o, c: Command) =>
       run(async () => {
         const o = optsOf(c);
-        const page = await client(o).listSnapshots({ volumeId: o.volume as string | undefined, namespace: o.namespace as string | undefined, limit: 1000 });
+        const volumeId = o.volume ? (await resolveVolume(client(o), o.volume as string)).id : undefined;
+        const page = await client(o).listSnapshots({ volumeId, namespace: o.namespace as string | undefined, limit: 1000 });
         print(o, page.snapshots, () => table(page.snapshots.map(snapRow), ['id', 'name', 'volume', 'size', 'status', 'created']));
       }),
     );
-  cmd.command('show <id>').action((id: string, _o, c: Command) =>
+  cmd.command('show <snapshot>').description('show a snapshot (by id or name)').action((ref: string, _o, c: Command) =>
     run(async () => {
       const o = optsOf(c);
-      const snap = await client(o).getSnapshot(id);
+      const snap = await resolveSnapshot(client(o), ref);
       print(o, snap, () => record(snap as unknown as Record<string, unknown>));
     }),
   );
   cmd
-    .command('rm <id>')
+    .command('rm <snapshot>')
+    .description('delete a snapshot (by id or name)')
     .option('--force')
     .option('--no-wait')
-    .action((id: string, _o, c: Command) =>
+    .action((ref: string, _o, c: Command) =>
       run(async () => {
         const o = optsOf(c);
+        const { id } = await resolveSnapshot(client(o), ref);
         const accepted = await client(o).deleteSnapshot(id, { force: o.force === true });
         if (o.wait !== false) await follow(o, accepted.task);
         print(o, { task: accepted.task }, () => `snapshot ${id} deleted`);
@@ -224,5 +230,21 @@ export function imageCommand(): Command {
       print(o, { deleted: id }, () => `image ${id} deleted`);
     }),
   );
+  return cmd;
+}
+
+export function adminCommand(): Command {
+  const cmd = new Command('admin').description('operator checks (management token)');
+  cmd
+    .command('check')
+    .description("check the engine's invariants on the running server: statuses without tasks, usage, storage without records")
+    .action((_o, c: Command) =>
+      run(async () => {
+        const o = optsOf(c);
+        const result = await client(o).checkInvariants();
+        print(o, result, () => (result.ok ? `ok: no violations (checked ${result.checkedAt})` : `${result.violations.length} violation(s):\n${table(result.violations, ['rule', 'id', 'detail'])}`));
+        if (!result.ok) process.exitCode = 1;
+      }),
+    );
   return cmd;
 }

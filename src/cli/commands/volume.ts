@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { formatSize, parseSize, table } from '../format.js';
 import { client, follow, print, record, run, volumeRow, volumeTable, type GlobalOptions } from '../output.js';
 import type { Task, Volume } from '../../domain/types.js';
+import { resolveSnapshot, resolveVolume } from '../resolve.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -36,9 +37,9 @@ export function volumeCommand(): Command {
   const cmd = new Command('volume').description('create, list, attach, snapshot, extend, migrate and delete volumes');
 
   cmd
-    .command('create <name>')
-    .description('create a volume')
-    .requiredOption('-s, --size <size>', 'size, e.g. 10GiB')
+    .command('create [name]')
+    .description('create a volume: volume create NAME --size SIZE')
+    .option('-s, --size <size>', 'size, e.g. 10GiB (required)')
     .option('-t, --type <type>', 'volume type')
     .option('-p, --pool <pool>', 'pool')
     .option('-n, --namespace <ns>', 'namespace')
@@ -51,9 +52,12 @@ export function volumeCommand(): Command {
     .option('--multiattach')
     .option('-l, --label <key=value>', 'label (repeatable)', collect)
     .option('--no-wait', 'return once accepted')
-    .action((name: string, _o, c: Command) =>
+    .action((name: string | undefined, _o, c: Command) =>
       run(async () => {
         const o = optsOf(c);
+        // Both are named when both are missing, not only the first commander would find.
+        const missing = [...(name ? [] : ['the volume name (volume create NAME --size SIZE)']), ...(o.size === undefined ? ['--size <size>'] : [])];
+        if (missing.length) throw new Error(`missing ${missing.join(' and ')}`);
         const source = o.fromSnapshot ? { snapshotId: o.fromSnapshot } : o.fromVolume ? { volumeId: o.fromVolume } : o.fromImage ? { imageId: o.fromImage } : undefined;
         const body = {
           name,
@@ -111,14 +115,14 @@ export function volumeCommand(): Command {
     );
 
   cmd
-    .command('show <id>')
-    .description('show one volume with its attachments')
-    .action((id: string, _o, c: Command) =>
+    .command('show <volume>')
+    .description('show one volume (by id or name) with its attachments')
+    .action((ref: string, _o, c: Command) =>
       run(async () => {
         const o = optsOf(c);
         const api = client(o);
-        const volume = await api.getVolume(id);
-        const attachments = await api.listAttachments(id);
+        const volume = await resolveVolume(api, ref);
+        const attachments = await api.listAttachments(volume.id);
         print(o, { volume, attachments }, () => {
           const base = record({ ...volume, sizeBytes: `${volume.sizeBytes} (${formatSize(volume.sizeBytes)})` });
           return attachments.length ? `${base}\n\n${table(attachments as unknown as Record<string, unknown>[], ['id', 'node', 'instance', 'mode', 'status'])}` : base;
@@ -127,39 +131,43 @@ export function volumeCommand(): Command {
     );
 
   cmd
-    .command('rm <id>')
-    .description('delete a volume')
+    .command('rm <volume>')
+    .description('delete a volume (by id or name)')
     .option('--cascade', 'delete its snapshots too')
     .option('--force', 'admin: from any status, detaching first')
     .option('--no-wait')
-    .action((id: string, _o, c: Command) =>
+    .action((ref: string, _o, c: Command) =>
       run(async () => {
         const o = optsOf(c);
+        const { id } = await resolveVolume(client(o), ref);
         await finish(o, await client(o).deleteVolume(id, { cascade: o.cascade === true, force: o.force === true }), id);
       }),
     );
 
-  const action = (name: string, args: string, description: string, body: (o: Opts, ...a: string[]) => Record<string, unknown>, setup?: (c: Command) => Command): void => {
-    const sub = cmd.command(`${name} <id>${args ? ` ${args}` : ''}`).description(description).option('--no-wait');
-    (setup ? setup(sub) : sub).action((id: string, ...rest: unknown[]) =>
+  type Body = (o: Opts, volume: Volume, ...a: string[]) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  const action = (name: string, args: string, description: string, body: Body, setup?: (c: Command) => Command): void => {
+    const sub = cmd.command(`${name} <volume>${args ? ` ${args}` : ''}`).description(`${description} (the volume by id or name)`).option('--no-wait');
+    (setup ? setup(sub) : sub).action((ref: string, ...rest: unknown[]) =>
       run(async () => {
         const c = rest.at(-1) as Command;
         const o = optsOf(c);
         const positional = rest.slice(0, -2).map(String);
-        const accepted = await client(o).action(id, name, body(o, ...positional));
+        const volume = await resolveVolume(client(o), ref);
+        const id = volume.id;
+        const accepted = await client(o).action(id, name, await body(o, volume, ...positional));
         if ('task' in accepted && accepted.task) await finish(o, accepted, id);
         else print(o, accepted, () => (accepted.volume ? record(volumeRow(accepted.volume)) : ''));
       }),
     );
   };
 
-  action('extend', '<size>', 'grow a volume', (o, size) => ({ newSizeBytes: parseSize(size ?? ''), ...(o.awaitCompletion ? { awaitCompletion: true } : {}) }), (c) => c.option('--await-completion', 'attached volumes: wait for the node to confirm'));
-  action('revert', '<snapshot>', 'revert a volume to one of its snapshots', (_o, snap) => ({ snapshotId: snap }));
-  action('retype', '<type>', 'change the volume type', (o, type) => ({ type, ...(o.migrationPolicy ? { migrationPolicy: o.migrationPolicy } : {}) }), (c) => c.option('--migration-policy <policy>', 'never or on-demand'));
+  action('extend', '<size>', 'grow a volume', (o, _v, size) => ({ newSizeBytes: parseSize(size ?? ''), ...(o.awaitCompletion ? { awaitCompletion: true } : {}) }), (c) => c.option('--await-completion', 'attached volumes: wait for the node to confirm'));
+  action('revert', '<snapshot>', 'revert a volume to one of its snapshots (by id or name)', async (o, v, snap) => ({ snapshotId: (await resolveSnapshot(client(o), snap ?? '', v.id)).id }));
+  action('retype', '<type>', 'change the volume type', (o, _v, type) => ({ type, ...(o.migrationPolicy ? { migrationPolicy: o.migrationPolicy } : {}) }), (c) => c.option('--migration-policy <policy>', 'never or on-demand'));
   action('migrate', '', 'move a volume to another pool', (o) => (o.pool ? { pool: o.pool } : {}), (c) => c.option('-p, --pool <pool>', 'target pool (default: the scheduler picks)'));
   action('unmanage', '', 'forget a volume, keeping its bytes', () => ({}));
-  action('upload-image', '<imageName>', 'copy a volume into a new image', (_o, imageName) => ({ imageName }));
-  action('reimage', '<imageId>', "overwrite a volume with an image's bytes", (_o, imageId) => ({ imageId }));
+  action('upload-image', '<imageName>', 'copy a volume into a new image', (_o, _v, imageName) => ({ imageName }));
+  action('reimage', '<imageId>', "overwrite a volume with an image's bytes", (_o, _v, imageId) => ({ imageId }));
   action('reserve', '', 'hold an available volume for an attach', () => ({}));
   action('unreserve', '', 'release a reservation', () => ({}));
   action('begin-detaching', '', 'mark an attached volume as being detached by its host', () => ({}));
@@ -171,16 +179,17 @@ export function volumeCommand(): Command {
   }), (c) => c.option('--status <status>').option('--attach-status <status>').option('--migration-status <status>'));
 
   cmd
-    .command('attach <id>')
-    .description('attach a volume to a node; prints the connection info')
+    .command('attach <volume>')
+    .description('attach a volume (by id or name) to a node; prints the connection info')
     .requiredOption('--node <node>')
     .option('--instance <instance>')
     .option('--mode <mode>', 'rw or ro', 'rw')
     .option('--mountpoint <path>')
-    .action((id: string, _o, c: Command) =>
+    .action((ref: string, _o, c: Command) =>
       run(async () => {
         const o = optsOf(c);
         const api = client(o);
+        const { id } = await resolveVolume(api, ref);
         const accepted = await api.attach(id, { node: o.node, mode: o.mode, ...(o.instance ? { instance: o.instance } : {}), ...(o.mountpoint ? { mountpoint: o.mountpoint } : {}) });
         await follow(o, accepted.task);
         const attachment = (await api.listAttachments(id)).find((a) => a.id === accepted.attachment?.id);
@@ -189,29 +198,31 @@ export function volumeCommand(): Command {
     );
 
   cmd
-    .command('detach <id> <attachment>')
-    .description('detach one attachment')
+    .command('detach <volume> <attachment>')
+    .description('detach one attachment (the volume by id or name)')
     .option('--force', 'admin: from any status; go on when the node cannot be reached')
     .option('--no-wait')
-    .action((id: string, attachment: string, _o, c: Command) =>
+    .action((ref: string, attachment: string, _o, c: Command) =>
       run(async () => {
         const o = optsOf(c);
+        const { id } = await resolveVolume(client(o), ref);
         await finish(o, await client(o).detach(id, attachment, { force: o.force === true }), id);
       }),
     );
 
   cmd
-    .command('update <id>')
-    .description('rename, relabel, or set flags')
+    .command('update <volume>')
+    .description('rename, relabel, or set flags (the volume by id or name)')
     .option('--name <name>')
     .option('--description <text>')
     .option('-l, --label <key=value>', 'replace labels (repeatable)', collect)
     .option('--bootable <bool>')
     .option('--readonly <bool>')
-    .action((id: string, _o, c: Command) =>
+    .action((ref: string, _o, c: Command) =>
       run(async () => {
         const o = optsOf(c);
         const bool = (v: unknown): boolean => v === 'true' || v === true;
+        const { id } = await resolveVolume(client(o), ref);
         const volume = await client(o).updateVolume(id, {
           ...(o.name ? { name: o.name } : {}),
           ...(o.description !== undefined ? { description: o.description } : {}),

@@ -132,8 +132,9 @@ export class CsiDriver extends DriverBase {
 
   async capacity(): Promise<PoolCapacity> {
     if (!this.must().controller.has('GET_CAPACITY')) return { totalBytes: UNKNOWN_CAPACITY, freeBytes: UNKNOWN_CAPACITY };
-    const res = await this.call<{ available_capacity: number }>('controller', 'GetCapacity', { volume_capabilities: [], parameters: { ...(this.config.parameters ?? {}) } });
-    return { totalBytes: Math.max(res.available_capacity, 1), freeBytes: res.available_capacity };
+    const res = await this.call<{ available_capacity: number; maximum_volume_size?: { value: number } | null }>('controller', 'GetCapacity', { volume_capabilities: [], parameters: { ...(this.config.parameters ?? {}) } });
+    const max = res.maximum_volume_size?.value;
+    return { totalBytes: Math.max(res.available_capacity, 1), freeBytes: res.available_capacity, ...(max ? { maxVolumeBytes: max } : {}) };
   }
 
   async createVolume(req: CreateVolumeRequest): Promise<CreatedVolume> {

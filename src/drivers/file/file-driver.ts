@@ -41,6 +41,37 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The largest size the file system lets a sparse file have (ext4: 16 TiB
+ * less a block with 4 KiB blocks), found by truncating a probe file: a
+ * volume or an extend beyond it is refused up front instead of failing
+ * with EFBIG in its task. Each try allocates nothing.
+ */
+async function largestSparseFile(probe: string): Promise<number> {
+  const fits = async (size: number): Promise<boolean> =>
+    fs.truncate(probe, size).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EFBIG' || e.code === 'EINVAL') return false;
+        throw e;
+      },
+    );
+  await fs.writeFile(probe, '');
+  try {
+    let lo = 0;
+    let hi = Number.MAX_SAFE_INTEGER;
+    if (await fits(hi)) return hi;
+    while (hi - lo > 1) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (await fits(mid)) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  } finally {
+    await fs.rm(probe, { force: true });
+  }
+}
+
 export class FileDriver extends DriverBase {
   readonly kind = 'file';
   readonly root: string;
@@ -51,9 +82,12 @@ export class FileDriver extends DriverBase {
     this.root = config.root;
   }
 
+  private largestFile: number | undefined;
+
   /** Creates the pool's folders; called once when the pool is opened (by any process). */
   async init(): Promise<void> {
     for (const dir of [VOLUMES_DIR, SNAPSHOTS_DIR, TMP_DIR]) await fs.mkdir(path.join(this.root, dir), { recursive: true });
+    this.largestFile = await largestSparseFile(path.join(this.root, TMP_DIR, `size-probe-${process.pid}-${Date.now()}`));
   }
 
   /**
@@ -91,7 +125,7 @@ export class FileDriver extends DriverBase {
 
   async capacity(): Promise<PoolCapacity> {
     const st = await fs.statfs(this.root);
-    return { totalBytes: st.blocks * st.bsize, freeBytes: st.bavail * st.bsize };
+    return { totalBytes: st.blocks * st.bsize, freeBytes: st.bavail * st.bsize, ...(this.largestFile !== undefined ? { maxVolumeBytes: this.largestFile } : {}) };
   }
 
   private volumeRel(id: string, kind: VolumeKind): string {
@@ -206,7 +240,12 @@ export class FileDriver extends DriverBase {
     const abs = await this.existing(volume);
     if (volume.kind === 'file') return { sizeBytes };
     const { size } = await fs.stat(abs);
-    if (size < sizeBytes) await fs.truncate(abs, sizeBytes);
+    if (size < sizeBytes) {
+      await fs.truncate(abs, sizeBytes).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'EFBIG') throw new InvalidInputError(`${sizeBytes} bytes is more than this file system allows a file`, 'newSizeBytes');
+        throw e;
+      });
+    }
     return { sizeBytes: Math.max(size, sizeBytes) };
   }
 

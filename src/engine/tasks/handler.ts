@@ -24,7 +24,8 @@ export type Commit = (tx: StoreTx) => Promise<Readonly<Record<string, unknown>> 
 
 export interface TaskHandler {
   run(ctx: TaskContext): Promise<Commit>;
-  fail(tx: StoreTx, task: Task, message: string): Promise<void>;
+  /** `cause`: what the task threw, when it ended by an error (not a cancel or a crash). */
+  fail(tx: StoreTx, task: Task, message: string, cause?: unknown): Promise<void>;
 }
 
 export type HandlerRegistry = Readonly<Record<string, TaskHandler>>;

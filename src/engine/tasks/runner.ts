@@ -255,7 +255,7 @@ export class TaskRunner {
           .catch(() => undefined);
         return;
       }
-      await this.finishWithError(task, message);
+      await this.finishWithError(task, message, e);
     }
   }
 
@@ -271,11 +271,11 @@ export class TaskRunner {
   }
 
   /** Applies the handler's failure status and ends the task, in one transaction. */
-  async finishWithError(task: Task, message: string): Promise<void> {
+  async finishWithError(task: Task, message: string, cause?: unknown): Promise<void> {
     const handler = this.handlers[task.operation];
     this.options.logger?.('task failed', { task: task.id, operation: task.operation, error: message });
     await this.store.transact(async (tx) => {
-      if (handler) await handler.fail(tx, task, message);
+      if (handler) await handler.fail(tx, task, message, cause);
       await failTask(tx, task, message);
     });
   }

@@ -208,7 +208,8 @@ export class SqlReader implements StoreReader {
 
   async usage(namespace: string): Promise<Usage> {
     const row = await USAGE_OF.first(this.db, { scope: 'namespace', key: namespace });
-    return { volumes: Number(row?.volumes ?? 0), gigabytes: Math.ceil(Number(row?.bytes ?? 0) / GiB), snapshots: Number(row?.snapshots ?? 0) };
+    const bytes = Number(row?.bytes ?? 0);
+    return { volumes: Number(row?.volumes ?? 0), gigabytes: Math.ceil(bytes / GiB), bytes, snapshots: Number(row?.snapshots ?? 0) };
   }
 
   async provisionedBytes(poolId: string): Promise<number> {
