@@ -71,7 +71,7 @@ describe('volumed CLI with names', () => {
     expect(JSON.parse(missing.stdout)).toEqual({ error: { code: 'not_found', message: expect.stringContaining('volume nope not found') as unknown, status: 404 } });
     const unreachable = await exec(process.execPath, [MAIN, '--server', 'http://127.0.0.1:1', '--json', 'volume', 'ls']).catch((e: { code: number; stdout: string }) => e);
     expect((unreachable as { code: number }).code).toBe(3);
-    expect(JSON.parse((unreachable as { stdout: string }).stdout).error.code).toBe('unreachable');
+    expect((JSON.parse((unreachable as { stdout: string }).stdout) as { error: { code: string } }).error.code).toBe('unreachable');
   });
 
   it('says a size is too large, and names every missing argument', async () => {
