@@ -38,6 +38,11 @@ export function describeValidation(context: string, errors: readonly AjvError[])
   return `${base}: ${e.message ?? 'is invalid'}`;
 }
 
+/** The content types a JSON API takes, said in the 415 that refuses another. */
+export function unsupportedMediaType(sent: string | undefined): string {
+  return `content-type ${sent ? JSON.stringify(sent) : 'of this body'} is not accepted: send application/json (application/octet-stream for image bytes)`;
+}
+
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {
   if (isVolumedError(err)) {
     return {
@@ -51,7 +56,7 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
   }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { error: { code: 'too_large', message: 'request body is too large' } } };
   if (fe.statusCode === 429) return { status: 429, body: { error: { code: 'rate_limited', message: fe.message } } };
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, body: { error: { code: 'unsupported_media_type', message: fe.message } } };
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, body: { error: { code: 'unsupported_media_type', message: unsupportedMediaType(undefined) } } };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, body: { error: { code: 'invalid_input', message: fe.message } } };
   }
@@ -61,7 +66,7 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
 /** Bodies up to this size are read and dropped before a 413, so the client sees the answer, not a broken pipe. */
 const DRAIN_LIMIT = 16 * 1024 * 1024;
 
-function drain(req: FastifyRequest): Promise<void> {
+export function drain(req: FastifyRequest): Promise<void> {
   const length = Number(req.headers['content-length'] ?? NaN);
   if (!(length <= DRAIN_LIMIT) || req.raw.readableEnded) return Promise.resolve();
   return new Promise((resolve) => {
@@ -78,6 +83,7 @@ function drain(req: FastifyRequest): Promise<void> {
 export async function handleError(err: unknown, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   const { status, body } = toErrorResponse(err);
   if (status === 413) await drain(req);
+  if (status === 415) body.error.message = unsupportedMediaType(req.headers['content-type']);
   if (status >= 500 && status !== 501) req.log.error({ err }, 'request failed');
   await reply.status(status).send(body);
 }

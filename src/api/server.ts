@@ -1,12 +1,13 @@
 // One Fastify listener for every surface. Routes are thin: validate (schemas),
 // one engine call, translate back; errors are mapped in api/errors.ts.
 
+import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import ajvFormats from 'ajv-formats';
 import { lazyValidatorBuilder } from './lazy-validation.js';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Volumed } from '../app/open.js';
 import { handleError } from './errors.js';
 import { installGuard } from './guard.js';
@@ -16,6 +17,9 @@ import { cinderRoutes } from './cinder/index.js';
 import { KeystoneAuth, type KeystoneOptions } from './cinder/keystone.js';
 import { nomadRoutes } from './nomad/index.js';
 import { vsphereRoutes } from './vsphere/index.js';
+import { installJsonBodyParser } from './json-body.js';
+import { RouteMethods } from './allowed-methods.js';
+import { documentRefusals } from './v1/refusals.js';
 import { adminRoutes } from './v1/admin.js';
 import { aclRoutes } from './v1/acl.js';
 import { attachmentRoutes } from './v1/attachments.js';
@@ -41,6 +45,23 @@ export interface ServerOptions {
   readonly keystone?: KeystoneOptions;
 }
 
+/**
+ * A request Node's parser refused before any route saw it (a URL or headers
+ * past Node's 16 KiB, a malformed request line): answered in the documented
+ * `{"error": {code, message}}` shape rather than Fastify's own, then closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    error: tooLarge
+      ? { code: 'header_too_large', message: 'the request line and headers are too large (at most 16 KiB): put long values in the body' }
+      : { code: 'bad_request', message: `the request could not be read: ${err.code ?? err.message}` },
+  });
+  socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 export async function buildServer(volumed: Volumed, options: ServerOptions = {}): Promise<App> {
   const app = Fastify({
     ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
@@ -49,6 +70,7 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
     // Ids may be 128 characters and a Nomad or Cinder id in a path segment more;
     // Fastify's default (100) answered 414 for a valid id.
     routerOptions: { maxParamLength: 1024 },
+    clientErrorHandler: answerClientError,
     // One line per request, written in onResponse below, instead of two.
     logController: new LogController({ disableRequestLogging: true }),
     schemaController: { compilersFactory: { buildValidator: lazyValidatorBuilder() } },
@@ -58,14 +80,29 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
       plugins: [ajvFormats as never],
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  const routeMethods = new RouteMethods();
+  routeMethods.watch(app);
 
+  installJsonBodyParser(app);
   // Image uploads are streamed, not buffered; the handler reads the stream.
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
   app.setErrorHandler(handleError);
   installGuard(app, volumed, ['/api/v1/docs']);
   if (options.rateLimit) await installRateLimit(app, options.rateLimit);
   if (options.auditLog) installAuditLog(app, options.auditLog);
-  app.setNotFoundHandler(async (req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` } }));
+  const methodNotAllowed = (req: FastifyRequest, reply: FastifyReply, allowed: readonly string[]) =>
+    reply.status(405).header('allow', allowed.join(', ')).send({ error: { code: 'method_not_allowed', message: `${req.method} is not served at ${req.url.split('?')[0] ?? ''}; it takes ${allowed.join(', ')}` } });
+  // A method no route has on a known native path is refused before its body is read (QUERY, TRACE, ...).
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.is404 || !req.url.startsWith('/api/v1/')) return;
+    const allowed = routeMethods.allowed(req.url);
+    if (allowed.length) return methodNotAllowed(req, reply, allowed);
+  });
+  app.setNotFoundHandler(async (req, reply) => {
+    const allowed = routeMethods.allowed(req.url);
+    if (allowed.length) return methodNotAllowed(req, reply, allowed);
+    return reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` } });
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -73,6 +110,7 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
       info: { title: 'volumed native API', version: options.version ?? '0.1.0', description: 'Volumes on real storage: create, attach, snapshot, extend, migrate, adopt, delete.' },
       servers: [],
     },
+    transform: documentRefusals,
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
 
@@ -110,8 +148,8 @@ export async function buildServer(volumed: Volumed, options: ServerOptions = {})
     },
     { prefix: '/api/v1' },
   );
-  await cinderRoutes(app, volumed, options.keystone ? { keystone: new KeystoneAuth(options.keystone) } : {});
-  await nomadRoutes(app, volumed, { version: options.version ?? '0.1.0' });
+  await cinderRoutes(app, volumed, { routeMethods, ...(options.keystone ? { keystone: new KeystoneAuth(options.keystone) } : {}) });
+  await nomadRoutes(app, volumed, { version: options.version ?? '0.1.0', routeMethods });
   await vsphereRoutes(app, volumed, { version: options.version ?? '0.1.0' });
   return app;
 }

@@ -116,4 +116,45 @@ describe('bad input', () => {
     expect([r.status, r.body.error.code]).toEqual([502, 'backend_error']);
     expect(r.body.error.message).toMatch(/^volume\.revert failed: .* \(task [0-9a-f-]+\)$/);
   });
+
+  it('answers HTTP refusals in each surface\'s documented shape: 415, a forbidden key, 405 with Allow, 431, 413', async () => {
+    const before = await index();
+    const post = (p: string, body: string, type = 'application/json') => fetch(`${s.url}${p}`, { method: 'POST', headers: { 'content-type': type }, body });
+    const plain = await post('/api/v1/volumes', JSON.stringify({ name: 'a', sizeBytes: MiB }), 'text/plain');
+    expect([plain.status, ((await plain.json()) as { error: Json }).error]).toEqual([415, { code: 'unsupported_media_type', message: 'content-type "text/plain" is not accepted: send application/json (application/octet-stream for image bytes)' }]);
+    const poisoned = '{"name":"a","sizeBytes":1048576,"__proto__":{"admin":true}}';
+    expect(await (await post('/api/v1/volumes', poisoned)).json()).toEqual({ error: { code: 'invalid_input', message: 'body: the key __proto__ is forbidden in a JSON body' } });
+    expect(await (await post('/v3/demo/volumes', '{"volume":{"size":1},"__proto__":{}}')).json()).toEqual({ badRequest: { code: 400, message: 'Invalid input received: body: the key __proto__ is forbidden in a JSON body' } });
+    const nomadPoison = await fetch(`${s.url}/v1/volume/csi/p/create`, { method: 'PUT', body: '{"Volumes":[{"ID":"p","constructor":{"prototype":{}}}]}' });
+    expect([nomadPoison.status, await nomadPoison.text()]).toEqual([400, 'body: the key constructor.prototype is forbidden in a JSON body']);
+
+    const wrong = await fetch(`${s.url}/api/v1/volumes`, { method: 'DELETE' });
+    expect([wrong.status, wrong.headers.get('allow'), ((await wrong.json()) as { error: Json }).error.code]).toEqual([405, 'GET, HEAD, POST', 'method_not_allowed']);
+    const cinderWrong = await fetch(`${s.url}/v3/demo/volumes`, { method: 'PATCH' });
+    expect([cinderWrong.status, cinderWrong.headers.get('allow'), Object.keys((await cinderWrong.json()) as Json)]).toEqual([405, 'GET, HEAD, POST', ['badMethod']]);
+    const nomadWrong = await fetch(`${s.url}/v1/volumes`, { method: 'POST' });
+    expect([nomadWrong.status, nomadWrong.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+    expect((await fetch(`${s.url}/api/v1/no-such-thing`)).status).toBe(404);
+
+    const longUrl = await fetch(`${s.url}/api/v1/volumes?filler=${'a'.repeat(100_000)}`);
+    expect([longUrl.status, ((await longUrl.json()) as { error: Json }).error.code]).toEqual([431, 'header_too_large']);
+
+    // A 10 MB body from Node's fetch gets its 413, not a broken pipe, on the native and the Cinder surfaces.
+    const big = JSON.stringify({ volume: { size: 1, name: 'x'.repeat(10 * 1024 * 1024) } });
+    const tooLarge = await post('/v3/demo/volumes', big);
+    expect([tooLarge.status, Object.keys((await tooLarge.json()) as Json)]).toEqual([413, ['overLimit']]);
+    const nativeLarge = await post('/api/v1/volumes', big);
+    expect([nativeLarge.status, ((await nativeLarge.json()) as { error: Json }).error.code]).toEqual([413, 'too_large']);
+    expect(await index()).toBe(before);
+  });
+
+  it('states every refusal of every native operation in the OpenAPI document, with its body', async () => {
+    const doc = (await s.api<{ paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Json }> }> }>> }>('GET', '/api/v1/openapi.json')).body;
+    const operations = Object.entries(doc.paths).filter(([p]) => p.startsWith('/api/v1/')).flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => ({ at: `${m.toUpperCase()} ${p}`, op })));
+    expect(operations.length).toBeGreaterThan(50);
+    for (const { at, op } of operations) {
+      for (const status of ['2XX', '400', '401', '403', '404', '405', '409', '413', '415', '429', '501', '502']) expect(op.responses[status], `${at} ${status}`).toBeDefined();
+      expect(op.responses['409']?.content?.['application/json']?.schema, at).toMatchObject({ required: ['error'], properties: { error: { required: ['code', 'message'] } } });
+    }
+  });
 });

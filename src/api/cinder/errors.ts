@@ -4,7 +4,7 @@
 
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidStateError, isVolumedError, type ErrorCode, type VolumedError } from '../../domain/errors.js';
-import { describeValidation } from '../errors.js';
+import { describeValidation, drain } from '../errors.js';
 import { VersionNotAcceptableError } from './microversions.js';
 
 const FAULT_NAMES: Readonly<Record<number, string>> = {
@@ -116,6 +116,7 @@ export function toFault(err: unknown): Fault {
 export function cinderErrorHandler(identityUri: string) {
   return async (err: unknown, req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const { status, body } = toFault(err);
+    if (status === 413) await drain(req);
     if (status >= 500 && status !== 501) req.log.error({ err }, 'cinder request failed');
     if (status === 401) void reply.header('WWW-Authenticate', `Keystone uri="${identityUri}"`);
     await reply.status(status).send(body);

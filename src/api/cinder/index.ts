@@ -3,6 +3,7 @@
 // microversion 3.67. Routes call only the engine; errors become Cinder
 // faults in errors.ts.
 
+import type { RouteMethods } from '../allowed-methods.js';
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
@@ -34,6 +35,8 @@ declare module 'fastify' {
 export interface CinderOptions {
   /** Authenticate X-Auth-Token with Keystone (else: volumed tokens with ACLs on, noauth with them off). */
   readonly keystone?: KeystoneAuth;
+  /** What methods each path has, for 405 answers. */
+  readonly routeMethods?: RouteMethods;
 }
 
 /**
@@ -102,7 +105,12 @@ export async function cinderRoutes(app: App, volumed: Volumed, options: CinderOp
         // Keystone decides instead of volumed's ACL: the guard lets these through.
         if (keystone) route.config = { ...(route.config ?? {}), keystoneAccess: route.config?.access ?? {}, access: { public: true } };
       });
-      v3.setNotFoundHandler(async (_req, reply) => {
+      v3.setNotFoundHandler(async (req, reply) => {
+        const allowed = options.routeMethods?.allowed(req.url) ?? [];
+        if (allowed.length) {
+          const { status, body } = fault(405, `The method ${req.method} is not allowed for this resource; it takes ${allowed.join(', ')}.`);
+          return reply.status(status).header('allow', allowed.join(', ')).send(body);
+        }
         const { status, body } = fault(404, 'The resource could not be found.');
         return reply.status(status).send(body);
       });

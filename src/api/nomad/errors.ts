@@ -5,7 +5,7 @@
 
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidInputError, isVolumedError, type ErrorCode } from '../../domain/errors.js';
-import { describeValidation } from '../errors.js';
+import { describeValidation, drain } from '../errors.js';
 import { FilterSyntaxError } from './filter.js';
 
 const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
@@ -75,6 +75,7 @@ export function toNomadError(err: unknown): { status: number; text: string } {
 
 export async function nomadErrorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   const { status, text } = toNomadError(err);
+  if (status === 413) await drain(req);
   if (status >= 500 && status !== 501) req.log.error({ err }, 'nomad request failed');
   await reply.status(status).type('text/plain; charset=utf-8').send(text);
 }

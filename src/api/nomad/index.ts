@@ -5,6 +5,7 @@
 // is a volumed pool. Routes call only the engine; errors become plain text
 // in errors.ts.
 
+import type { RouteMethods } from '../allowed-methods.js';
 import type { FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
 import { InvalidInputError } from '../../domain/errors.js';
@@ -30,12 +31,16 @@ function namespaceFromBody(req: FastifyRequest): void {
   if (ns !== undefined) query.namespace = ns;
 }
 
-export async function nomadRoutes(app: App, volumed: Volumed, options: { version: string }): Promise<void> {
+export async function nomadRoutes(app: App, volumed: Volumed, options: { version: string; routeMethods?: RouteMethods }): Promise<void> {
   await app.register(
     async (scope) => {
       const v1 = scope as unknown as App;
       v1.setErrorHandler(nomadErrorHandler);
-      v1.setNotFoundHandler(async (_req, reply) => reply.status(404).type('text/plain; charset=utf-8').send('Invalid URL'));
+      v1.setNotFoundHandler(async (req, reply) => {
+        const allowed = options.routeMethods?.allowed(req.url) ?? [];
+        if (allowed.length) return reply.status(405).header('allow', allowed.join(', ')).type('text/plain; charset=utf-8').send('Invalid method');
+        return reply.status(404).type('text/plain; charset=utf-8').send('Invalid URL');
+      });
       v1.addHook('onRoute', (route) => {
         // The native API's OpenAPI document describes /api/v1 only.
         route.schema = { ...(route.schema ?? {}), hide: true };
