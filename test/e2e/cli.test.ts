@@ -60,7 +60,7 @@ describe('volumed CLI', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`has status available (it has 1 snapshot(s): ${snap.id}; delete them or use cascade) (HTTP 409)`);
     await cli('volume', 'rm', id, '--cascade');
-    expect((await cliFails('volume', 'show', id)).stderr).toMatch(/not found \(HTTP 404\)/);
+    expect((await cliFails('volume', 'show', id)).stderr).toMatch(/not found \(no volume has that id or name\) \(HTTP 404\)/);
   });
 
   it('uploads and downloads images', async () => {
