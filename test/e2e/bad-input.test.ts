@@ -155,6 +155,14 @@ describe('bad input', () => {
     for (const { at, op } of operations) {
       for (const status of ['2XX', '400', '401', '403', '404', '405', '409', '413', '415', '429', '501', '502']) expect(op.responses[status], `${at} ${status}`).toBeDefined();
       expect(op.responses['409']?.content?.['application/json']?.schema, at).toMatchObject({ required: ['error'], properties: { error: { required: ['code', 'message'] } } });
+      // A 204 has no body: the success range promises none.
+      expect(op.responses['2XX']?.content, at).toBeUndefined();
     }
   });
+
+  it('answers a blocking list with index=0 at once, as Nomad does (nothing is older than the start)', async () => {
+    // No image has ever changed here: a wait of 300 s that were honoured would outlast this test's 20 s limit.
+    const r = await s.api<{ images: unknown[] }>('GET', '/api/v1/images?index=0&wait=300s');
+    expect([r.status, r.body.images]).toEqual([200, []]);
+  }, 20_000);
 });

@@ -27,7 +27,8 @@ export async function blocking<T>(
   read: () => Promise<T>,
 ): Promise<T> {
   const waitMs = query.wait !== undefined ? parseDuration(query.wait, 'wait') : DEFAULT_BLOCK_MS;
-  const { value, index } = await readAfter(volumed, req, query.index, waitMs, filter, read);
+  // Index 0 asks for nothing newer than the start: answer at once, as Nomad does.
+  const { value, index } = await readAfter(volumed, req, query.index || undefined, waitMs, filter, read);
   void reply.header(INDEX_HEADER, String(index));
   return value;
 }

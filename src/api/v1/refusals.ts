@@ -42,7 +42,8 @@ const REFUSALS: Readonly<Record<string, string>> = {
 export function documentRefusals({ schema, url }: { schema: FastifySchema; url: string }): { schema: FastifySchema; url: string } {
   if (!url.startsWith('/api/v1') || (schema as { hide?: boolean }).hide) return { schema, url };
   const response: Record<string, unknown> = { ...((schema.response as Record<string, unknown> | undefined) ?? {}) };
-  response['2XX'] ??= { description: 'done (200, 201), accepted with its task (202), or nothing to say (204)', type: 'object', additionalProperties: true };
+  // No body schema: a 204 has none, and each success's body is described with its operation.
+  response['2XX'] ??= { description: 'done (200, 201), accepted with its task (202), or nothing to say (204)', type: 'null' };
   for (const [status, description] of Object.entries(REFUSALS)) response[status] ??= { description, ...ERROR_BODY };
   return { schema: { ...schema, response }, url };
 }
