@@ -43,7 +43,8 @@ export function unsupportedMediaType(sent: string | undefined): string {
   return `content-type ${sent ? JSON.stringify(sent) : 'of this body'} is not accepted: send application/json (application/octet-stream for image bytes)`;
 }
 
-export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {
+/** `contentType`: the request's, named in a 415. */
+export function toErrorResponse(err: unknown, contentType?: string): { status: number; body: ErrorBody } {
   if (isVolumedError(err)) {
     return {
       status: STATUS_OF[err.code],
@@ -56,7 +57,7 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
   }
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { error: { code: 'too_large', message: 'request body is too large' } } };
   if (fe.statusCode === 429) return { status: 429, body: { error: { code: 'rate_limited', message: fe.message } } };
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, body: { error: { code: 'unsupported_media_type', message: unsupportedMediaType(undefined) } } };
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, body: { error: { code: 'unsupported_media_type', message: unsupportedMediaType(contentType) } } };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, body: { error: { code: 'invalid_input', message: fe.message } } };
   }
@@ -81,9 +82,8 @@ export function drain(req: FastifyRequest): Promise<void> {
 }
 
 export async function handleError(err: unknown, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const { status, body } = toErrorResponse(err);
+  const { status, body } = toErrorResponse(err, req.headers['content-type']);
   if (status === 413) await drain(req);
-  if (status === 415) body.error.message = unsupportedMediaType(req.headers['content-type']);
   if (status >= 500 && status !== 501) req.log.error({ err }, 'request failed');
   await reply.status(status).send(body);
 }

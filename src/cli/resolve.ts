@@ -15,6 +15,19 @@ function pick<T extends { id: string; name: string }>(what: string, ref: string,
   throw new ApiError(409, 'ambiguous', `the name ${ref} fits ${matches.length} of ${what}: ${matches.map((m) => m.id).join(', ')}; give one of these ids`);
 }
 
+/** Every item named `ref`, read page by page (up to MAX_PAGES) from a list. */
+async function named<T extends { name: string }>(ref: string, page: (cursor: string | undefined) => Promise<{ items: readonly T[]; nextCursor: string | null }>): Promise<T[]> {
+  const matches: T[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const listed = await page(cursor);
+    matches.push(...listed.items.filter((item) => item.name === ref));
+    if (!listed.nextCursor) break;
+    cursor = listed.nextCursor;
+  }
+  return matches;
+}
+
 /** The volume a command names, by id or by name. */
 export async function resolveVolume(api: VolumedClient, ref: string, namespace?: string): Promise<Volume> {
   try {
@@ -22,14 +35,10 @@ export async function resolveVolume(api: VolumedClient, ref: string, namespace?:
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 404) throw e;
   }
-  const matches: Volume[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < MAX_PAGES; page++) {
+  const matches = await named(ref, async (cursor) => {
     const listed = await api.listVolumes({ namePrefix: ref, limit: 100, ...(namespace ? { namespace } : {}), ...(cursor ? { cursor } : {}) });
-    matches.push(...listed.volumes.filter((v) => v.name === ref));
-    if (!listed.nextCursor) break;
-    cursor = listed.nextCursor;
-  }
+    return { items: listed.volumes, nextCursor: listed.nextCursor };
+  });
   return pick('volume', ref, matches);
 }
 
@@ -41,13 +50,9 @@ export async function resolveSnapshot(api: VolumedClient, ref: string, volumeId?
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 404) throw e;
   }
-  const matches: Snapshot[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < MAX_PAGES; page++) {
+  const matches = await named(ref, async (cursor) => {
     const listed = await api.listSnapshots({ limit: 100, ...(volumeId ? { volumeId } : {}), ...(cursor ? { cursor } : {}) });
-    matches.push(...listed.snapshots.filter((s) => s.name === ref));
-    if (!listed.nextCursor) break;
-    cursor = listed.nextCursor;
-  }
+    return { items: listed.snapshots, nextCursor: listed.nextCursor };
+  });
   return pick(volumeId ? `snapshot of volume ${volumeId}` : 'snapshot', ref, matches);
 }

@@ -116,3 +116,12 @@ export function isVolumedError(e: unknown): e is VolumedError {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * A task that ended in error, as the error its caller answers: the storage's
+ * failure, naming the operation, its reason and the task (its record stays
+ * readable). Every surface that waits for a task says it this way.
+ */
+export function taskFailure(task: { readonly id: string; readonly operation: string; readonly error: string | null; readonly resourceType: string; readonly resourceId: string }): BackendError {
+  return new BackendError(`${task.operation} failed: ${task.error ?? 'unknown error'} (task ${task.id})`, { resource: { type: task.resourceType, id: task.resourceId } });
+}

@@ -4,7 +4,7 @@
 // a task that failed is the storage's error.
 
 import type { Volumed } from '../../app/open.js';
-import { BackendError, ConflictError, ForbiddenError, InvalidInputError, InvalidStateError, NotFoundError, UnsupportedError } from '../../domain/errors.js';
+import { BackendError, ConflictError, ForbiddenError, InvalidInputError, InvalidStateError, NotFoundError, taskFailure, UnsupportedError } from '../../domain/errors.js';
 import type { AccessModeRequest, Attachment, CsiAttributes, Snapshot, Task, Volume, VolumeKind, VolumeSource } from '../../domain/types.js';
 import { ApiError, VolumedClient } from '../../client/volumed-client.js';
 
@@ -55,10 +55,6 @@ function absentAsUndefined(e: unknown): undefined {
   throw e;
 }
 
-function failed(task: Task): BackendError {
-  return new BackendError(`${task.operation} failed: ${task.error ?? 'unknown error'}`, { resource: { type: task.resourceType, id: task.resourceId } });
-}
-
 /** The engine of this process. */
 export class EngineBackend implements CsiBackend {
   constructor(private readonly volumed: Volumed) {}
@@ -69,7 +65,7 @@ export class EngineBackend implements CsiBackend {
 
   private async done(task: Task): Promise<void> {
     const ended = await this.engine.waitForTask(task.id, WAIT_MS);
-    if (ended.state === 'error') throw failed(ended);
+    if (ended.state === 'error') throw taskFailure(ended);
     if (ended.state !== 'success') throw new BackendError(`${ended.operation} still ${ended.state}; task ${ended.id}`, { transient: true });
   }
 
@@ -156,7 +152,7 @@ export class HttpBackend implements CsiBackend {
   }
 
   private check(task: Task): void {
-    if (task.state === 'error') throw failed(task);
+    if (task.state === 'error') throw taskFailure(task);
   }
 
   createVolume(input: NewCsiVolume): Promise<Volume> {

@@ -4,7 +4,7 @@
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
-import { BackendError, InvalidInputError } from '../../domain/errors.js';
+import { BackendError, InvalidInputError, taskFailure } from '../../domain/errors.js';
 import type { Task } from '../../domain/types.js';
 import type { ChangeFilter } from '../../store/changes.js';
 import { MAX_WAIT_MS, parseDuration } from '../durations.js';
@@ -57,7 +57,7 @@ export function secretsHeader(req: FastifyRequest): Record<string, string> | und
 /** Waits for the task behind a write; a task that failed is the storage's error. */
 export async function done(volumed: Volumed, req: FastifyRequest, task: Task): Promise<Task> {
   const ended = await volumed.engine.waitForTask(task.id, MAX_WAIT_MS, clientGone(req));
-  if (ended.state === 'error') throw new BackendError(`${ended.operation} failed: ${ended.error ?? 'unknown error'}`, { resource: { type: ended.resourceType, id: ended.resourceId } });
+  if (ended.state === 'error') throw taskFailure(ended);
   if (ended.state !== 'success') throw new BackendError(`${ended.operation} still ${ended.state} after ${MAX_WAIT_MS / 1000}s; task ${ended.id}`, { transient: true });
   return ended;
 }

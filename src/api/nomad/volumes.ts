@@ -113,9 +113,11 @@ async function refuseContradictions(ctx: NomadContext, volume: Volume, spec: Spe
   if (refusals.length) throw new ConflictError(`volume ${volume.id}: ${refusals.join('; ')}`, { type: 'volume', id: volume.id });
 }
 
-/** A re-send Merge accepts: it may change the mount flags (the rest volumed keeps as first given). */
-async function merge(ctx: NomadContext, volume: Volume, spec: Spec, namespace: string, purpose: 'register' | 'create'): Promise<void> {
-  await refuseContradictions(ctx, volume, spec, namespace, purpose);
+/**
+ * A re-send Merge accepted (its refusals were checked for the whole batch
+ * first): it may change the mount flags; the rest volumed keeps as first given.
+ */
+async function merge(ctx: NomadContext, volume: Volume, spec: Spec): Promise<void> {
   const flags = spec.MountOptions?.MountFlags;
   if (flags && flags.join('\0') !== volume.mountOptions.join('\0')) await ctx.volumed.engine.updateVolume(volume.id, { mountOptions: flags });
 }
@@ -167,7 +169,7 @@ async function register(ctx: NomadContext, req: FastifyRequest, spec: Spec, id: 
   if (!spec.ExternalID || !spec.PluginID) throw new InvalidInputError('is required', `${field}.ExternalID`);
   const current = await existing(ctx, id);
   if (current) {
-    await merge(ctx, current, spec, namespace, 'register');
+    await merge(ctx, current, spec);
     return engine.getVolume(id);
   }
   const kind = kindOf(spec, field);
@@ -197,7 +199,7 @@ async function create(ctx: NomadContext, req: FastifyRequest, spec: Spec, id: st
   const max = spec.RequestedCapacityMax ?? 0;
   const current = await existing(ctx, id);
   if (current) {
-    await merge(ctx, current, spec, namespace, 'create');
+    await merge(ctx, current, spec);
     if (min > current.sizeBytes) await done(ctx.volumed, req, (await engine.extendVolume(id, min)).task);
     return engine.getVolume(id);
   }

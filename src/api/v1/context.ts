@@ -1,7 +1,7 @@
 // What the v1 routes share: the typed Fastify instance, blocking reads, and
 // the shape of an accepted (asynchronous) request.
 
-import { BackendError } from '../../domain/errors.js';
+import { taskFailure } from '../../domain/errors.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Volumed } from '../../app/open.js';
 import type { Task } from '../../domain/types.js';
@@ -42,8 +42,6 @@ export async function blocking<T>(
 export async function settle(volumed: Volumed, req: FastifyRequest, task: Task, wait: boolean | undefined): Promise<Task> {
   if (!wait) return task;
   const ended = await volumed.engine.waitForTask(task.id, MAX_WAIT_MS, clientGone(req));
-  if (ended.state === 'error') {
-    throw new BackendError(`${ended.operation} failed: ${ended.error ?? 'unknown error'} (task ${ended.id})`, { resource: { type: ended.resourceType, id: ended.resourceId } });
-  }
+  if (ended.state === 'error') throw taskFailure(ended);
   return ended;
 }

@@ -102,7 +102,7 @@ export function faultOfError(err: unknown, path = '', names: FieldNames = {}): F
 
 /** A batch item's fault, from what the engine recorded of it. */
 export function itemFault(message: string, error: ItemError | undefined, path: string, names: FieldNames): VimObject {
-  const f = faultOf(error?.code ?? 'backend_error', message, {
+  return faultOf(error?.code ?? 'backend_error', message, {
     path,
     names,
     ...(error?.field ? { field: error.field } : {}),
@@ -110,7 +110,6 @@ export function itemFault(message: string, error: ItemError | undefined, path: s
     ...(error?.resourceId ? { resourceId: error.resourceId } : {}),
     alreadyManaged: error?.name === AlreadyManagedError.name,
   });
-  return f;
 }
 
 interface AjvError {
